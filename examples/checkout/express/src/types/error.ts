@@ -1,0 +1,4 @@
+/** The body of every error answer. */
+export interface ErrorResponse {
+  error: string;
+}

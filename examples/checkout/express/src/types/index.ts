@@ -1,0 +1,4 @@
+export * from './auth';
+export * from './cart';
+export * from './order';
+export * from './error';
