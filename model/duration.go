@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,11 @@ func ParseDuration(s string) (time.Duration, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if f < 0 {
 			return 0, fmt.Errorf("duration %q is negative", s)
+		}
+		// NaN, infinities and values past ~292 years would convert to a
+		// meaningless (often negative) time.Duration.
+		if math.IsNaN(f) || f*float64(time.Second) >= math.MaxInt64 {
+			return 0, fmt.Errorf("invalid duration %q: expected a duration such as \"30s\" or \"1m30s\"", s)
 		}
 		return time.Duration(f * float64(time.Second)), nil
 	}

@@ -1,0 +1,364 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/headroom-sh/headroom/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Write writes s as YAML to w; see Marshal.
+func Write(w io.Writer, s *model.Scenario) error {
+	b, err := Marshal(s)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("could not write scenario: %w", err)
+	}
+	return nil
+}
+
+// Marshal writes s as clean YAML: the camelCase keys users write, fields in
+// a stable order (the order of model.Scenario's fields, map keys sorted),
+// and values that SetDefaults would give anyway left out. Parse(Marshal(s))
+// gives back s with its defaults applied. s is not modified.
+func Marshal(s *model.Scenario) ([]byte, error) {
+	if s == nil {
+		return nil, errors.New("could not write scenario: scenario is nil")
+	}
+	out := compactScenario(s)
+	root, err := encodeValue(reflect.ValueOf(out).Elem())
+	if err != nil {
+		return nil, fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+	}
+	return spaceSections(buf.Bytes()), nil
+}
+
+// spaceSections puts a blank line before each top-level section (a key
+// whose value is a block, and the key after one), so the sections of a
+// scenario stand apart while the plain settings at its head stay together.
+func spaceSections(b []byte) []byte {
+	lines := strings.SplitAfter(string(b), "\n")
+	var out strings.Builder
+	for i, l := range lines {
+		topLevel := l != "" && l[0] != ' ' && l[0] != '-' && l[0] != '#' && l[0] != '\n'
+		if i > 0 && topLevel {
+			prev := lines[i-1]
+			opensBlock := strings.HasSuffix(strings.TrimRight(l, "\n"), ":")
+			if opensBlock || strings.HasPrefix(prev, " ") || strings.HasPrefix(prev, "-") {
+				out.WriteString("\n")
+			}
+		}
+		out.WriteString(l)
+	}
+	return []byte(out.String())
+}
+
+var stageNameRE = regexp.MustCompile(`^stage-[0-9]+$`)
+
+// compact returns a copy of s without the values SetDefaults would give
+// anyway. Field-local defaults are always dropped; generated names (flows,
+// executors, stages) are dropped only when dropping them provably gives
+// the same scenario back.
+func compactScenario(s *model.Scenario) *model.Scenario {
+	want := s.Clone()
+	want.SetDefaults()
+
+	local := s.Clone()
+	if local.Timeout.D() == model.DefaultTimeout {
+		local.Timeout = 0
+	}
+	if a := local.Auth; a != nil {
+		if a.Token == model.DefaultAuthToken {
+			a.Token = ""
+		}
+		if a.Header == model.DefaultAuthHeader {
+			a.Header = ""
+		}
+		if a.Scheme == model.DefaultAuthScheme {
+			a.Scheme = ""
+		}
+		if reflect.DeepEqual(a.RefreshOn, model.DefaultRefreshOn) {
+			a.RefreshOn = nil
+		}
+		compactStep(&a.Step)
+	}
+	for i := range local.Flows {
+		f := &local.Flows[i]
+		if f.Weight == 1 {
+			f.Weight = 0
+		}
+		for j := range f.Steps {
+			compactStep(&f.Steps[j])
+		}
+	}
+	for i := range local.Executors {
+		compactExecutor(&local.Executors[i])
+	}
+	if !sameAfterDefaults(local, want) {
+		local = s.Clone()
+	}
+
+	named := local.Clone()
+	for i := range named.Flows {
+		if named.Flows[i].Name == fmt.Sprintf("flow-%d", i+1) {
+			named.Flows[i].Name = ""
+		}
+	}
+	for i := range named.Executors {
+		e := &named.Executors[i]
+		if e.Name == e.Type || strings.HasPrefix(e.Name, e.Type+"-") {
+			e.Name = ""
+		}
+		for j := range e.Stages {
+			if stageNameRE.MatchString(e.Stages[j].Name) {
+				e.Stages[j].Name = ""
+			}
+		}
+	}
+	if sameAfterDefaults(named, want) {
+		return named
+	}
+	return local
+}
+
+func sameAfterDefaults(s, want *model.Scenario) bool {
+	c := s.Clone()
+	c.SetDefaults()
+	return reflect.DeepEqual(c, want)
+}
+
+func compactStep(st *model.Step) {
+	if st.Endpoint != "" && st.Endpoint == model.DefaultEndpoint(strings.ToUpper(st.Method), st.Path) {
+		st.Endpoint = ""
+	}
+	if t := st.Think; t != nil {
+		uniform := t.Min != 0 || t.Max != 0
+		if (uniform && t.Distribution == model.ThinkUniform) || (!uniform && t.Distribution == model.ThinkConstant) {
+			t.Distribution = ""
+		}
+	}
+}
+
+func compactExecutor(e *model.Executor) {
+	if e.GracefulRampDown.D() == model.DefaultGracefulRampDown {
+		e.GracefulRampDown = 0
+	}
+	if e.GracefulStop.D() == model.DefaultGracefulStop {
+		e.GracefulStop = 0
+	}
+	if e.IsOpenModel() && e.TimeUnit.D() == model.DefaultTimeUnit {
+		e.TimeUnit = 0
+	}
+	if len(e.Stages) == 1 {
+		st := e.Stages[0]
+		switch {
+		case e.Type == model.ExecutorConstantVUs && st.Name == e.Name && st.Duration == e.Duration && st.Target == float64(e.VUs),
+			e.Type == model.ExecutorConstantArrivalRate && st.Name == e.Name && st.Duration == e.Duration && st.Target == e.Rate:
+			e.Stages = nil
+		}
+	}
+	if e.IsOpenModel() {
+		// The VU pool defaults depend on the rates alone: compute them on
+		// a copy without them.
+		probe := *e
+		probe.PreAllocatedVUs, probe.MaxVUs = 0, 0
+		m := model.Scenario{Executors: []model.Executor{probe}}
+		m.SetDefaults()
+		def := m.Executors[0].PreAllocatedVUs
+		switch {
+		case e.PreAllocatedVUs == def && e.MaxVUs == def:
+			e.PreAllocatedVUs, e.MaxVUs = 0, 0
+		case e.PreAllocatedVUs == def:
+			e.PreAllocatedVUs = 0
+		case e.MaxVUs == e.PreAllocatedVUs:
+			e.MaxVUs = 0
+		}
+	}
+}
+
+var (
+	stageType = reflect.TypeOf(model.Stage{})
+)
+
+// encodeValue builds the YAML node of v.
+func encodeValue(v reflect.Value) (*yaml.Node, error) {
+	t := v.Type()
+	switch {
+	case t == durationType:
+		return scalarNode(model.Duration(v.Int()).String(), "!!str"), nil
+	case t == thresholdType:
+		th := v.Interface().(model.Threshold)
+		if !th.AbortOnFail && th.DelayAbortEval == 0 {
+			return encodeScalar(th.Expr)
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return scalarNode("null", "!!null"), nil
+		}
+		if t.Kind() == reflect.Interface {
+			return encodeBody(v.Elem().Interface())
+		}
+		return encodeValue(v.Elem())
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if t == stageType {
+			n.Style = yaml.FlowStyle
+		}
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			tag := sf.Tag.Get("yaml")
+			name, opts, _ := strings.Cut(tag, ",")
+			if !sf.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(sf.Name)
+			}
+			fv := v.Field(i)
+			// Zero values are left out, except numbers a reader should see
+			// (a stage's `target: 0`), which the reader reads as zero anyway.
+			if fv.IsZero() && (strings.Contains(opts, "omitempty") || isNilableKind(fv.Kind()) || fv.Kind() == reflect.String) {
+				continue
+			}
+			c, err := encodeValue(fv)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			n.Content = append(n.Content, scalarNode(name, "!!str"), c)
+		}
+		return n, nil
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		allScalar := true
+		for i := 0; i < v.Len(); i++ {
+			c, err := encodeValue(v.Index(i))
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			allScalar = allScalar && c.Kind == yaml.ScalarNode
+			n.Content = append(n.Content, c)
+		}
+		if allScalar {
+			n.Style = yaml.FlowStyle
+		}
+		return n, nil
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			c, err := encodeValue(v.MapIndex(reflect.ValueOf(k).Convert(t.Key())))
+			if err != nil {
+				return nil, fmt.Errorf("%q: %w", k, err)
+			}
+			kn, err := encodeScalar(k)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, kn, c)
+		}
+		return n, nil
+	default:
+		return encodeScalar(v.Interface())
+	}
+}
+
+func isNilableKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map:
+		return true
+	}
+	return false
+}
+
+// encodeAny builds the node of a body value. Maps are written with sorted
+// keys; lists of plain values on one line.
+func encodeBody(x any) (*yaml.Node, error) {
+	switch b := x.(type) {
+	case map[string]any:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if len(b) == 0 {
+			n.Style = yaml.FlowStyle
+		}
+		keys := make([]string, 0, len(b))
+		for k := range b {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			kn, err := encodeScalar(k)
+			if err != nil {
+				return nil, err
+			}
+			c, err := encodeBody(b[k])
+			if err != nil {
+				return nil, fmt.Errorf("%q: %w", k, err)
+			}
+			n.Content = append(n.Content, kn, c)
+		}
+		return n, nil
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+		for i, e := range b {
+			c, err := encodeBody(e)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			if c.Kind != yaml.ScalarNode {
+				n.Style = 0
+			}
+			n.Content = append(n.Content, c)
+		}
+		return n, nil
+	case nil:
+		return scalarNode("null", "!!null"), nil
+	}
+	rv := reflect.ValueOf(x)
+	switch rv.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Array, reflect.Struct, reflect.Pointer:
+		// Bodies built in code with other Go types are written through
+		// their JSON shape by the YAML encoder.
+		n := &yaml.Node{}
+		if err := n.Encode(x); err != nil {
+			return nil, err
+		}
+		return n, nil
+	}
+	return encodeScalar(x)
+}
+
+// encodeScalar lets the YAML encoder pick the tag and quoting.
+func encodeScalar(x any) (*yaml.Node, error) {
+	n := &yaml.Node{}
+	if err := n.Encode(x); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func scalarNode(value, tag string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
+}
