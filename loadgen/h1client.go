@@ -1,0 +1,595 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// h1client sends plain-HTTP/1.1 requests to the target on a connection owned
+// by each VU, the way wrk and k6 do. net/http's Transport hands every request
+// to a connection's read and write goroutines through channels and builds
+// several objects per request; on a two-core machine that costs as much CPU
+// as the server's work. Here the VU's own goroutine writes the request with
+// one system call and parses the response from a pooled buffer, and an idle
+// VU holds nothing but its socket.
+//
+// It serves http:// targets when no HTTPClient is configured. TLS, redirects
+// to other hosts and absolute step URLs to other hosts go through net/http.
+type h1client struct {
+	// host is the Host header; addr is the dial address.
+	host, addr string
+	dialer     *net.Dialer
+	timeout    time.Duration
+}
+
+func newH1Client(target *url.URL, timeout time.Duration) *h1client {
+	addr := target.Host
+	if target.Port() == "" {
+		addr = net.JoinHostPort(target.Hostname(), "80")
+	}
+	return &h1client{
+		host:    target.Host,
+		addr:    addr,
+		dialer:  &net.Dialer{Timeout: min(10*time.Second, timeout), KeepAlive: 30 * time.Second},
+		timeout: timeout,
+	}
+}
+
+// h1conn is a VU's connection.
+type h1conn struct {
+	c net.Conn
+	// lastUsed is when the last response was read (monotonic).
+	lastUsed time.Time
+	reused   bool
+	// ctx is the context whose cancellation aborts the connection's I/O.
+	ctx  context.Context
+	stop func() bool
+}
+
+func (hc *h1conn) close() {
+	if hc.stop != nil {
+		hc.stop()
+	}
+	_ = hc.c.Close()
+}
+
+// longAgo is a deadline in the past: it makes blocked I/O return at once.
+var longAgo = time.Unix(1, 0)
+
+// conn returns the VU's connection, dialling a new one when it has none or
+// when the server closed it while idle.
+func (v *vu) conn(ctx context.Context, h *h1client) (*h1conn, error) {
+	hc := v.hc
+	if hc != nil && time.Since(hc.lastUsed) > time.Second && !peerAlive(hc.c) {
+		hc.close()
+		hc, v.hc = nil, nil
+	}
+	if hc == nil {
+		c, err := h.dialer.DialContext(ctx, "tcp", h.addr)
+		if err != nil {
+			return nil, err
+		}
+		hc = &h1conn{c: c}
+		v.hc = hc
+	}
+	if hc.ctx != ctx {
+		if hc.stop != nil {
+			hc.stop()
+		}
+		c := hc.c
+		hc.ctx = ctx
+		hc.stop = context.AfterFunc(ctx, func() { _ = c.SetDeadline(longAgo) })
+	}
+	return hc, nil
+}
+
+func (v *vu) dropConn() {
+	if v.hc != nil {
+		v.hc.close()
+		v.hc = nil
+	}
+}
+
+var (
+	brPool  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	reqPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+)
+
+// h1request is a request rendered for the wire.
+type h1request struct {
+	method string
+	// target is the request target: the path and query.
+	target string
+	host   string
+	body   []byte
+}
+
+// errMalformed marks a response that does not parse as HTTP/1.x.
+var errMalformed = errors.New("malformed HTTP response")
+
+// sendH1 renders and sends a step's request on the VU's connection and reads
+// the response, following redirects on the same host.
+func (v *vu) sendH1(ctx context.Context, s *stepRT, intended time.Time) result {
+	r := v.r
+	h := r.h1
+	target, other, err := v.requestTarget(s)
+	if err != nil {
+		return result{status: statusError, err: err}
+	}
+	body, err := v.stepBody(s)
+	if err != nil {
+		return result{status: statusError, err: err}
+	}
+	if other != nil {
+		start := intended
+		if start.IsZero() {
+			start = time.Now()
+		}
+		res := v.sendStd(ctx, s, other, s.method, body)
+		res.dur = time.Since(start)
+		return res
+	}
+	host := h.host
+	if s.host != nil {
+		if host, err = s.host.string(v); err != nil {
+			return result{status: statusError, err: err}
+		}
+	}
+	bp := reqPool.Get().(*[]byte)
+	defer reqPool.Put(bp)
+	buf, err := v.appendH1Request((*bp)[:0], s, s.method, target, host, body)
+	*bp = buf
+	if err != nil {
+		return result{status: statusError, err: err}
+	}
+	start := intended
+	if start.IsZero() {
+		start = time.Now()
+	}
+	method := s.method
+	for hop := 0; ; hop++ {
+		res, loc := v.roundTripH1(ctx, buf, method, s.needBody)
+		if res.err != nil || loc == "" || hop >= 10 {
+			res.dur = time.Since(start)
+			return res
+		}
+		// Follow a redirect as net/http's client does: 301, 302 and 303
+		// become GET without a body; 307 and 308 repeat the request.
+		if res.body != nil {
+			putBuf(res.body)
+		}
+		next, err := url.Parse(loc)
+		if err != nil {
+			return result{status: statusError, dur: time.Since(start), timed: true, err: fmt.Errorf("bad redirect location %q: %w", loc, err)}
+		}
+		base := &url.URL{Scheme: "http", Host: h.host, Path: "/"}
+		next = base.ResolveReference(next)
+		if res.status != http.StatusTemporaryRedirect && res.status != http.StatusPermanentRedirect {
+			if method != http.MethodHead {
+				method = http.MethodGet
+			}
+			body = nil
+		}
+		if next.Scheme != "http" || next.Host != h.host {
+			res := v.sendStd(ctx, s, next, method, body)
+			res.dur = time.Since(start)
+			return res
+		}
+		if buf, err = v.appendH1Request(buf[:0], s, method, next.RequestURI(), host, body); err != nil {
+			return result{status: statusError, dur: time.Since(start), timed: true, err: err}
+		}
+		*bp = buf
+	}
+}
+
+// roundTripH1 writes a rendered request and reads the response. A request on
+// a reused connection that the server closed before answering is sent once
+// more on a new connection, as net/http does. loc is the Location of a
+// redirect to follow.
+func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBody bool) (res result, loc string) {
+	h := v.r.h1
+	for attempt := 0; ; attempt++ {
+		hc, err := v.conn(ctx, h)
+		if err != nil {
+			if ctx.Err() != nil {
+				return result{err: errInterrupted}, ""
+			}
+			return result{status: statusError, timed: true, err: err}, ""
+		}
+		if err := hc.c.SetDeadline(time.Now().Add(h.timeout)); err != nil {
+			v.dropConn()
+			return result{status: statusError, timed: true, err: err}, ""
+		}
+		var resp h1response
+		_, err = hc.c.Write(req)
+		if err == nil {
+			resp, err = readH1Response(hc.c, method, needBody)
+		}
+		if err != nil {
+			reused := hc.reused
+			v.dropConn()
+			if ctx.Err() != nil {
+				return result{err: errInterrupted}, ""
+			}
+			if reused && resp.read == 0 && attempt == 0 && retryable(err) {
+				continue
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				err = fmt.Errorf("timeout after %s: %w", h.timeout, err)
+			}
+			return result{status: statusError, timed: true, err: err}, ""
+		}
+		if resp.keep {
+			hc.lastUsed = time.Now()
+			hc.reused = true
+		} else {
+			v.dropConn()
+		}
+		return result{status: resp.status, timed: true, body: resp.body}, resp.location
+	}
+}
+
+// retryable says whether an error means the server closed an idle
+// connection before reading the request.
+func retryable(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// requestTarget renders the step's path as a request target for the target
+// host, or returns the URL of a request to another host or scheme, which
+// goes through net/http.
+func (v *vu) requestTarget(s *stepRT) (string, *url.URL, error) {
+	h := v.r.h1
+	if s.url != nil {
+		if s.url.Scheme == "http" && s.url.Host == h.host {
+			return s.target, nil, nil
+		}
+		cp := *s.url
+		return "", &cp, nil
+	}
+	p, err := s.path.string(v)
+	if err != nil {
+		return "", nil, err
+	}
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		u, err := url.Parse(p)
+		if err != nil {
+			return "", nil, fmt.Errorf("URL %q: %w", p, err)
+		}
+		if u.Scheme == "http" && u.Host == h.host {
+			return u.RequestURI(), nil, nil
+		}
+		return "", u, nil
+	}
+	if len(p) == 0 || p[0] != '/' {
+		p = "/" + p
+	}
+	if validTarget(p) {
+		return p, nil, nil
+	}
+	// Escape what a request target cannot hold (spaces, non-ASCII).
+	u, err := url.Parse(p)
+	if err != nil {
+		return "", nil, fmt.Errorf("path %q: %w", p, err)
+	}
+	return u.RequestURI(), nil, nil
+}
+
+// validTarget reports whether p can be sent as it is: printable ASCII
+// without spaces.
+func validTarget(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendH1Request renders a request.
+func (v *vu) appendH1Request(b []byte, s *stepRT, method, target, host string, body []byte) ([]byte, error) {
+	r := v.r
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, target...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
+	hasUA := false
+	for _, hd := range s.headers {
+		if body == nil && hd.key == "Content-Type" {
+			continue
+		}
+		if hd.key == "User-Agent" {
+			hasUA = true
+		}
+		b = append(b, hd.key...)
+		b = append(b, ": "...)
+		n := len(b)
+		var err error
+		if b, err = hd.val.appendTo(b, v); err != nil {
+			return b, err
+		}
+		if bytes.ContainsAny(b[n:], "\r\n") {
+			return b, fmt.Errorf("header %s: the value holds a line break", hd.key)
+		}
+		b = append(b, "\r\n"...)
+	}
+	if a := r.auth; a != nil && s.sendsAuth {
+		if tok, ok := v.lookup(a.token); ok {
+			b = append(b, a.header...)
+			b = append(b, ": "...)
+			if !a.schemeNone {
+				b = append(b, a.scheme...)
+				b = append(b, ' ')
+			}
+			n := len(b)
+			b = appendText(b, tok)
+			if bytes.ContainsAny(b[n:], "\r\n") {
+				return b, fmt.Errorf("header %s: the token holds a line break", a.header)
+			}
+			b = append(b, "\r\n"...)
+		}
+	}
+	if !hasUA {
+		b = append(b, "User-Agent: "+userAgent+"\r\n"...)
+	}
+	if body != nil {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = append(b, "\r\n\r\n"...)
+		return append(b, body...), nil
+	}
+	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		b = append(b, "Content-Length: 0\r\n"...)
+	}
+	return append(b, "\r\n"...), nil
+}
+
+// h1response is what readH1Response found.
+type h1response struct {
+	status   int
+	keep     bool
+	location string
+	body     *bytes.Buffer
+	// read counts response bytes read, to tell a connection closed before
+	// the response from one closed during it.
+	read int
+}
+
+// readH1Response reads one response. The body is kept when keepBody is set
+// and discarded otherwise.
+func readH1Response(c net.Conn, method string, keepBody bool) (resp h1response, err error) {
+	br := brPool.Get().(*bufio.Reader)
+	br.Reset(c)
+	defer func() {
+		if br.Buffered() > 0 {
+			// Bytes beyond the response: the connection is out of step.
+			resp.keep = false
+		}
+		br.Reset(nil)
+		brPool.Put(br)
+	}()
+	var (
+		length  int64 = -1
+		chunked bool
+		closeC  bool
+		http10  bool
+	)
+	for {
+		line, err := readLine(br, &resp.read)
+		if err != nil {
+			return resp, err
+		}
+		// "HTTP/1.1 200 OK"
+		if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+			return resp, fmt.Errorf("%w: status line %q", errMalformed, trimLine(line))
+		}
+		http10 = line[7] == '0'
+		code, ok := atoi3(line[9:12])
+		if !ok {
+			return resp, fmt.Errorf("%w: status line %q", errMalformed, trimLine(line))
+		}
+		resp.status = code
+		keepAlive := false
+		for {
+			h, err := readLine(br, &resp.read)
+			if err != nil {
+				return resp, err
+			}
+			if len(h) == 0 {
+				break
+			}
+			i := bytes.IndexByte(h, ':')
+			if i <= 0 {
+				return resp, fmt.Errorf("%w: header line %q", errMalformed, trimLine(h))
+			}
+			name, val := h[:i], bytes.TrimSpace(h[i+1:])
+			switch {
+			case asciiEqualFold(name, "content-length"):
+				n, err := strconv.ParseInt(string(val), 10, 64)
+				if err != nil || n < 0 {
+					return resp, fmt.Errorf("%w: Content-Length %q", errMalformed, val)
+				}
+				length = n
+			case asciiEqualFold(name, "transfer-encoding"):
+				chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
+			case asciiEqualFold(name, "connection"):
+				lv := bytes.ToLower(val)
+				closeC = bytes.Contains(lv, []byte("close"))
+				keepAlive = bytes.Contains(lv, []byte("keep-alive"))
+			case asciiEqualFold(name, "location"):
+				if code >= 300 && code < 400 {
+					resp.location = string(val)
+				}
+			}
+		}
+		if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+			// An interim response; the real one follows.
+			length, chunked, closeC = -1, false, false
+			continue
+		}
+		resp.keep = !closeC && (!http10 || keepAlive)
+		break
+	}
+	switch c := resp.status; {
+	case c != http.StatusMovedPermanently && c != http.StatusFound && c != http.StatusSeeOther &&
+		c != http.StatusTemporaryRedirect && c != http.StatusPermanentRedirect:
+		resp.location = ""
+	}
+	var sink io.Writer = io.Discard
+	if keepBody {
+		resp.body = getBuf()
+		sink = resp.body
+	}
+	noBody := method == http.MethodHead || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified
+	switch {
+	case noBody:
+	case chunked:
+		err = readChunked(br, sink, &resp.read)
+	case length >= 0:
+		err = copyN(br, sink, length, &resp.read)
+	default:
+		// No length: the body runs to the end of the connection.
+		resp.keep = false
+		var n int64
+		n, err = io.Copy(sink, br)
+		resp.read += int(n)
+	}
+	if err != nil && resp.body != nil {
+		putBuf(resp.body)
+		resp.body = nil
+	}
+	return resp, err
+}
+
+// readLine reads a CRLF- or LF-terminated line without its terminator. Lines
+// longer than the buffer are assembled.
+func readLine(br *bufio.Reader, read *int) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	*read += len(line)
+	if err == bufio.ErrBufferFull {
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			if len(long) > 1<<20 {
+				return nil, fmt.Errorf("%w: a header line is longer than 1 MiB", errMalformed)
+			}
+			line, err = br.ReadSlice('\n')
+			*read += len(line)
+			long = append(long, line...)
+		}
+		line = long
+	}
+	if err != nil {
+		if err == io.EOF && *read > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+func copyN(br *bufio.Reader, w io.Writer, n int64, read *int) error {
+	if w == io.Discard {
+		d, err := br.Discard(int(n))
+		*read += d
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	c, err := io.CopyN(w, br, n)
+	*read += int(c)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func readChunked(br *bufio.Reader, w io.Writer, read *int) error {
+	for {
+		line, err := readLine(br, read)
+		if err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+		if err != nil || size < 0 {
+			return fmt.Errorf("%w: chunk size %q", errMalformed, line)
+		}
+		if size == 0 {
+			// Trailer lines until an empty one.
+			for {
+				t, err := readLine(br, read)
+				if err != nil {
+					return err
+				}
+				if len(t) == 0 {
+					return nil
+				}
+			}
+		}
+		if err := copyN(br, w, size, read); err != nil {
+			return err
+		}
+		if crlf, err := readLine(br, read); err != nil || len(crlf) != 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: missing CRLF after a chunk", errMalformed)
+			}
+			return err
+		}
+	}
+}
+
+func atoi3(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func trimLine(b []byte) string {
+	if len(b) > 80 {
+		b = b[:80]
+	}
+	return string(b)
+}
