@@ -52,8 +52,21 @@ type MetricsRef struct {
 	Store string `json:"store,omitempty"`
 	// Selector scopes the system under test's series, e.g. {job="checkout"}.
 	Selector string `json:"selector,omitempty"`
-	// Scrape lists the endpoints the embedded store scraped.
-	Scrape []string `json:"scrape,omitempty"`
+	// Scrape lists the endpoints the embedded store scraped, with how the
+	// scrapes went (a target that died mid-run shows failures here and
+	// gaps in its series, never zeros).
+	Scrape []ScrapeReport `json:"scrape,omitempty"`
+}
+
+// ScrapeReport is how scraping one endpoint went during a run.
+type ScrapeReport struct {
+	URL       string `json:"url"`
+	Job       string `json:"job"`
+	Scrapes   int    `json:"scrapes"`
+	Failures  int    `json:"failures"`
+	LastError string `json:"last_error,omitempty"`
+	// Up is whether the last scrape succeeded.
+	Up bool `json:"up"`
 }
 
 // StageStats is one row of the stage table. The JSON names are relied on by

@@ -79,6 +79,7 @@ type runFlags struct {
 	remoteWriteInterval                    durationValue
 	grace                                  durationValue
 	quiet                                  bool
+	metrics                                metricsFlags
 
 	// Quick mode.
 	url, method, body, executor string
@@ -108,6 +109,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	f.grace = durationValue{d: 10 * time.Second}
 	fs.Var(&f.grace, "grace", "after an interrupt, how long in-flight requests may finish (default 10s)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines")
+	f.metrics.register(fs)
 
 	fs.StringVar(&f.url, "url", "", "quick mode: the URL to load (its scheme and host become the target)")
 	fs.StringVar(&f.method, "method", "", "quick mode: HTTP method (default GET, or POST with --body)")
@@ -168,6 +170,27 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		GracePeriod:   f.grace.d,
 		Logger:        e.log,
 	}
+	if f.out != "" {
+		// Fail before the load starts when the results cannot be written.
+		if err := checkWritableDir(f.out); err != nil {
+			return fmt.Errorf("run: --out: %w", err)
+		}
+	}
+	rm, err := setupRunMetrics(ctx, e, &f.metrics, set, f.out, &f.remoteWrite)
+	if err != nil {
+		return err
+	}
+	cfg.Sinks = append(cfg.Sinks, rm.sinks...)
+	if rm.store != nil && !set["remote-write-interval"] {
+		// The embedded store gets finer snapshots than a remote backend.
+		cfg.FlushInterval = time.Second
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			rm.finish(nil)
+		}
+	}()
 	if !f.quiet {
 		cfg.Progress = e.stderr
 		cfg.ProgressTTY = isTerminal(e.stderr)
@@ -200,17 +223,15 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		}
 		defer stop()
 	}
-	if f.out != "" {
-		// Fail before the load starts when the results cannot be written.
-		if err := checkWritableDir(f.out); err != nil {
-			return fmt.Errorf("run: --out: %w", err)
-		}
-	}
 	rsc := runner.Scenario()
 	e.log.Info("starting run", "scenario", rsc.Name, "target", rsc.Target, "run_id", runner.RunID(), "shard", shard.String())
 	run, err := runner.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
+	}
+	finished = true
+	if err := rm.finish(run); err != nil {
+		e.log.Error("embedded store", "err", err)
 	}
 	if f.out != "" {
 		if err := writeJSONFile(f.out, run); err != nil {
