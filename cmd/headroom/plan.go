@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+
+	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/planner"
+)
+
+func init() {
+	register(&command{
+		name:    "plan",
+		summary: "turn an analysis into a capacity plan: changes, costs and assumptions",
+		usage:   "--analysis analysis.json --topology topology.yaml (--target-multiplier N | --target-rps R) [flags]",
+		example: `# We expect 3× today's traffic; what do we need and what does it cost?
+headroom plan --analysis analysis.json --topology examples/topology.yaml --target-multiplier 3
+
+# A target rate, a stricter SLO, negotiated prices, plan.md and plan.json in plans/:
+headroom plan --analysis analysis.json --topology topology.yaml --target-rps 540 \
+  --slo-p95 500ms --max-error-rate 0.01 --prices our-prices.yaml --out plans/
+
+# The plan as JSON on stdout:
+headroom plan --analysis analysis.json --topology topology.yaml --target-multiplier 3 --format json | jq .totals`,
+		run: runPlan,
+	})
+}
+
+type planCmdFlags struct {
+	analysis, topology, prices, out, format, prometheus string
+	multiplier, targetRPS, maxErrorRate, headroom       float64
+	sloP95                                              durationValue
+}
+
+func runPlan(ctx context.Context, e *env, args []string) error {
+	c := commands["plan"]
+	fs := newFlagSet(e, c)
+	var f planCmdFlags
+	fs.StringVar(&f.analysis, "analysis", "", "analysis.json `file` written by 'headroom analyze'")
+	fs.StringVar(&f.topology, "topology", "", "topology.yaml `file`: pods, database, cache, baseline traffic")
+	fs.Float64Var(&f.multiplier, "target-multiplier", 0, "plan for this `multiple` of the baseline RPS (3 = 3× today)")
+	fs.Float64Var(&f.targetRPS, "target-rps", 0, "plan for this `rate` in requests/s")
+	fs.Var(&f.sloP95, "slo-p95", "p95 latency `limit` (default: the analysis's SLO, else 800ms)")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 0, "error-rate `limit` as a fraction (default: the analysis's SLO, else 0.05)")
+	fs.Float64Var(&f.headroom, "target-headroom", model.DefaultTargetHeadroomRatio, "spare capacity `ratio` wanted over the target (0.20 = 20%)")
+	fs.StringVar(&f.prices, "prices", "", "price catalog `file` laid over the built-in AWS us-east-1 prices (see 'headroom prices')")
+	fs.StringVar(&f.out, "out", "", "`directory` to write plan.md and plan.json to (default: print to stdout)")
+	fs.StringVar(&f.format, "format", "markdown", "stdout `format`: markdown or json")
+	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus `URL` for the topology's baseline queries (overrides baseline.prometheus)")
+	if err := parseFlags(e, c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("plan: unexpected argument %q (see 'headroom plan --help')", fs.Arg(0))
+	}
+	if f.analysis == "" {
+		return errors.New("plan: --analysis is required: the analysis.json written by 'headroom analyze' (see 'headroom plan --help')")
+	}
+	if f.topology == "" {
+		return errors.New("plan: --topology is required: a topology.yaml describing production (see examples/topology.yaml)")
+	}
+	if (f.multiplier > 0) == (f.targetRPS > 0) {
+		return errors.New("plan: give exactly one of --target-multiplier (3 = 3× the baseline RPS) and --target-rps (540)")
+	}
+	if f.multiplier < 0 || f.targetRPS < 0 || math.IsNaN(f.multiplier) || math.IsNaN(f.targetRPS) {
+		return errors.New("plan: --target-multiplier and --target-rps must be greater than 0")
+	}
+	if !(f.headroom > 0) || f.headroom > 10 {
+		return fmt.Errorf("plan: --target-headroom %v: expected a fraction greater than 0 such as 0.2 (20%% spare capacity)", f.headroom)
+	}
+	if f.maxErrorRate < 0 || f.maxErrorRate > 1 {
+		return fmt.Errorf("plan: --max-error-rate %v: expected a fraction between 0 and 1 such as 0.05", f.maxErrorRate)
+	}
+	if f.format != "markdown" && f.format != "json" {
+		return fmt.Errorf("plan: unknown --format %q; expected markdown or json", f.format)
+	}
+
+	a, err := planReadAnalysis(f.analysis)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	topo, err := planReadTopology(f.topology)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if err := planResolveBaseline(ctx, e, topo, f.prometheus, f.topology); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	prices, err := planLoadPrices(f.prices)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	p, err := planner.Build(planner.Input{
+		Analysis: a, Topology: topo, Prices: prices,
+		Target: planner.Target{
+			Multiplier: f.multiplier, RPS: f.targetRPS,
+			SLOP95: f.sloP95.d, MaxErrorRate: f.maxErrorRate, HeadroomRatio: f.headroom,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	e.log.Debug("planned", "target_rps", p.Target.TargetRPS, "changes", len(p.Changes), "delta_monthly", p.Totals.DeltaMonthly)
+
+	js, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("plan: could not encode the plan: %w", err)
+	}
+	js = append(js, '\n')
+	md := planner.Markdown(p)
+	if f.out != "" {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return fmt.Errorf("plan: could not create %q: %w", f.out, err)
+		}
+		for name, data := range map[string][]byte{"plan.md": md, "plan.json": js} {
+			path := filepath.Join(f.out, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				return fmt.Errorf("plan: could not write %q: %w", path, err)
+			}
+		}
+		_, err := fmt.Fprintf(e.stdout, "%s\n\nWrote %s and %s.\n", p.Verdict, filepath.Join(f.out, "plan.md"), filepath.Join(f.out, "plan.json"))
+		return err
+	}
+	if f.format == "json" {
+		_, err = e.stdout.Write(js)
+		return err
+	}
+	_, err = e.stdout.Write(md)
+	return err
+}
+
+// planReadAnalysis reads analysis.json.
+func planReadAnalysis(path string) (*model.Analysis, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("could not read analysis %q: %w", path, err)
+	}
+	var a model.Analysis
+	if err := json.Unmarshal(data, &a); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + strings.Count(string(data[:min(int(se.Offset), len(data))]), "\n")
+			return nil, fmt.Errorf("could not read analysis %q: line %d: %v (expected the analysis.json written by 'headroom analyze')", path, line, err)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("could not read analysis %q: field %s: expected %s, got JSON %s", path, te.Field, te.Type, te.Value)
+		}
+		return nil, fmt.Errorf("could not read analysis %q: %w", path, err)
+	}
+	if a.BreakingPoint == nil && a.TestedUpToRPS == 0 && len(a.Stages) == 0 {
+		return nil, fmt.Errorf("analysis %q has no stages, breaking_point or tested_up_to_rps: is it the analysis.json written by 'headroom analyze'?", path)
+	}
+	return &a, nil
+}
+
+// planReadTopology reads topology.yaml.
+func planReadTopology(path string) (*model.Topology, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("could not read topology %q: %w", path, err)
+	}
+	return planner.ParseTopology(data, path)
+}
+
+// planLoadPrices returns the built-in catalog with the user's file laid over it.
+func planLoadPrices(path string) (*model.PriceCatalog, error) {
+	base := planner.DefaultPrices()
+	if path == "" {
+		return base, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("could not read price catalog %q: %w", path, err)
+	}
+	user, err := planner.ParsePrices(data, path)
+	if err != nil {
+		return nil, err
+	}
+	return planner.MergePrices(base, user, path)
+}
+
+// planResolveBaseline evaluates the topology's baseline queries when the rates
+// are not given as numbers.
+func planResolveBaseline(ctx context.Context, e *env, t *model.Topology, promURL, file string) error {
+	b := &t.Baseline
+	needRPS := b.RPS == 0 && b.RPSQuery != ""
+	needPeak := b.PeakRPS == 0 && b.PeakQuery != ""
+	if !needRPS && !needPeak {
+		return nil
+	}
+	if promURL == "" {
+		promURL = b.Prometheus
+	}
+	if promURL == "" {
+		return fmt.Errorf("topology %q has baseline queries but no Prometheus to run them on: set baseline.prometheus or pass --prometheus URL", file)
+	}
+	src, err := collector.NewPrometheus(collector.PrometheusConfig{URL: promURL, Logger: e.log, Timeout: 30 * time.Second})
+	if err != nil {
+		return fmt.Errorf("baseline queries of %q: %w", file, err)
+	}
+	eval := func(field, q string) (float64, error) {
+		v, err := src.Query(ctx, q, time.Now())
+		if err != nil {
+			return 0, fmt.Errorf("topology %q %s: could not evaluate %q on %s: %w", file, field, q, promURL, err)
+		}
+		x, err := planSingleNumber(v)
+		if err != nil {
+			return 0, fmt.Errorf("topology %q %s: query %q: %w", file, field, q, err)
+		}
+		if !(x > 0) || math.IsInf(x, 0) {
+			return 0, fmt.Errorf("topology %q %s: query %q returned %v: expected a rate greater than 0", file, field, q, x)
+		}
+		e.log.Info("baseline from Prometheus", "field", field, "value", x)
+		return x, nil
+	}
+	if needRPS {
+		if b.RPS, err = eval("baseline.rps_query", b.RPSQuery); err != nil {
+			return err
+		}
+	}
+	if needPeak {
+		if b.PeakRPS, err = eval("baseline.peak_query", b.PeakQuery); err != nil {
+			return err
+		}
+	}
+	if b.PeakRPS == 0 {
+		b.PeakRPS = b.RPS
+	}
+	if b.PeakRPS < b.RPS {
+		return fmt.Errorf("topology %q: the baseline peak %.4g RPS is below the baseline %.4g RPS: check baseline.peak_query", file, b.PeakRPS, b.RPS)
+	}
+	return nil
+}
+
+// planSingleNumber reads the one number an instant query returned.
+func planSingleNumber(v pmodel.Value) (float64, error) {
+	switch x := v.(type) {
+	case *pmodel.Scalar:
+		return float64(x.Value), nil
+	case pmodel.Vector:
+		if len(x) != 1 {
+			return 0, fmt.Errorf("returned %d series: expected exactly one number (wrap it in sum(...))", len(x))
+		}
+		return float64(x[0].Value), nil
+	}
+	return 0, fmt.Errorf("returned a %s: expected one number", v.Type())
+}

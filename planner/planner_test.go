@@ -1,0 +1,466 @@
+package planner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/headroom-sh/headroom/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// goldenNameRE matches what golden file names replace: anything but
+// letters, digits, '_' and '-'.
+var goldenNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// golden compares got with testdata/<test name><ext>, or rewrites it with -update.
+func golden(t *testing.T, ext string, got []byte) {
+	t.Helper()
+	name := goldenNameRE.ReplaceAllString(strings.ReplaceAll(t.Name(), "/", "__"), "_")
+	path := filepath.Join("testdata", name+ext)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./planner -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./planner -update after checking the change):\n--- got\n%s", path, got)
+	}
+}
+
+func mustBuild(t *testing.T, in Input) *model.Plan {
+	t.Helper()
+	p, err := Build(in)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return p
+}
+
+func change(p *model.Plan, id string) *model.PlanChange {
+	for i := range p.Changes {
+		if p.Changes[i].ID == id {
+			return &p.Changes[i]
+		}
+	}
+	return nil
+}
+
+func ids(p *model.Plan) []string {
+	out := []string{}
+	for _, c := range p.Changes {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
+// TestTheLaunchStoryRaisesThePoolScalesPodsUpgradesTheDatabaseAndSuggestsAReplica
+// is the issue's golden case: break at 520 RPS on 3 pods, pool of 20
+// exhausted at 380 RPS, baseline 180 RPS, target 3×.
+func TestTheLaunchStoryRaisesThePoolScalesPodsUpgradesTheDatabaseAndSuggestsAReplica(t *testing.T) {
+	p := mustBuild(t, Input{Analysis: launchAnalysis(), Topology: launchTopology(), Target: Target{Multiplier: 3}})
+
+	want := []string{model.ChangeIDDBPool, model.ChangeIDMaxConnections, model.ChangeIDPods, model.ChangeIDHPA, model.ChangeIDDatabaseClass, model.ChangeIDReadReplica}
+	if got := ids(p); !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	if p.Target.TargetRPS != 540 || !near(p.Target.RequiredRPS, 648, 1e-9) || !near(p.Target.TargetPeakRPS, 630, 1e-9) {
+		t.Errorf("target = %+v, want 540 RPS, 648 required, peak 630", p.Target)
+	}
+	// Little's law: 54 of 60 connections (90%) at 380 RPS → 142 ms.
+	if !near(p.Measured.ConnectionHoldMs, 54.0/380*1000, 1e-6) {
+		t.Errorf("hold = %v ms, want %v", p.Measured.ConnectionHoldMs, 54.0/380*1000)
+	}
+	if !near(p.Measured.PerPodRPS, 520.0/3, 1e-9) {
+		t.Errorf("per pod = %v, want 173.3", p.Measured.PerPodRPS)
+	}
+	checks := []struct {
+		id, from, to string
+		delta        float64
+	}{
+		// ceil(0.14211 s × 648/4 RPS) = ceil(23.02) = 24.
+		{model.ChangeIDDBPool, "20", "24", 0},
+		// 5 pods at max × 24 + 10 reserved = 130.
+		{model.ChangeIDMaxConnections, "100", "130", 0},
+		// ceil(648 / 173.3) = 4; one pod is 25% of an m6i.large: 0.25 × 0.096 × 730.
+		{model.ChangeIDPods, "3", "4", 17.52},
+		{model.ChangeIDHPA, "none", "4–5 @ 65%", 0},
+		// (0.50 − 0.25) × 730.
+		{model.ChangeIDDatabaseClass, "db.r5.large", "db.r5.xlarge", 182.50},
+		// One db.r5.xlarge: 0.50 × 730.
+		{model.ChangeIDReadReplica, "0", "1", 365.00},
+	}
+	for _, c := range checks {
+		ch := change(p, c.id)
+		if ch.From != c.from || ch.To != c.to || ch.MonthlyCostDelta != c.delta {
+			t.Errorf("%s: %s → %s %v, want %s → %s %v", c.id, ch.From, ch.To, ch.MonthlyCostDelta, c.from, c.to, c.delta)
+		}
+	}
+	if !change(p, model.ChangeIDReadReplica).Optional {
+		t.Error("the read replica should be optional (to consider)")
+	}
+	db := change(p, model.ChangeIDDatabaseClass)
+	if !db.Assumption || !strings.Contains(db.AssumptionNote, "above 380 RPS is extrapolated") {
+		t.Errorf("the database row should be an assumption extrapolated above 380 RPS, got %q", db.AssumptionNote)
+	}
+	if !containsLine(p.Assumptions, "The database was not the bottleneck in the test; its behaviour above 380 RPS is extrapolated.") {
+		t.Errorf("assumptions lack the database extrapolation: %q", p.Assumptions)
+	}
+	if !p.Totals.MeetsTarget || p.Totals.ExpectedHeadroomRatio < 0.2 {
+		t.Errorf("expected headroom %v, want ≥ 0.20 and meets_target", p.Totals.ExpectedHeadroomRatio)
+	}
+	if p.Proposed.API.Pods != 4 || p.Proposed.API.DBPoolSize != 24 || p.Proposed.Database.InstanceClass != "db.r5.xlarge" || p.Proposed.Database.MaxConnections != 130 {
+		t.Errorf("proposed topology = %+v %+v", p.Proposed.API, p.Proposed.Database)
+	}
+
+	golden(t, ".md", Markdown(p))
+	js, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, ".json", append(js, '\n'))
+}
+
+func containsLine(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCostsAddUpByHand checks the launch story's totals against arithmetic
+// done by hand from the catalog: m6i.large $0.096/h, db.r5.large $0.25/h,
+// db.r5.xlarge $0.50/h, cache.r6g.large $0.206/h, 730 h a month.
+func TestCostsAddUpByHand(t *testing.T) {
+	p := mustBuild(t, Input{Analysis: launchAnalysis(), Topology: launchTopology(), Target: Target{RPS: 540}})
+	pod := 0.25 * 0.096 * 730               // 17.52
+	current := 3*pod + 0.25*730 + 0.206*730 // 52.56 + 182.50 + 150.38 = 385.44
+	next := 4*pod + 0.50*730 + 0.206*730    // 70.08 + 365.00 + 150.38 = 585.46
+	tt := p.Totals
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"current monthly", tt.CurrentMonthly, 385.44},
+		{"new monthly", tt.NewMonthly, 585.46},
+		{"delta", tt.DeltaMonthly, 200.02},
+		{"optional", tt.OptionalMonthly, 365.00},
+		{"cost per 1k RPS before (385.44 / 0.18)", tt.CostPer1kRPSBefore, 2141.33},
+		{"cost per 1k RPS after (585.46 / 0.54)", tt.CostPer1kRPSAfter, 1084.19},
+		{"hand current", current, 385.44},
+		{"hand new", next, 585.46},
+	} {
+		if !near(c.got, c.want, 0.005) {
+			t.Errorf("%s = %.4f, want %.2f", c.name, c.got, c.want)
+		}
+	}
+	// The required changes' deltas sum to the difference of the totals, and
+	// the lines sum to the totals.
+	var sum, cur, nw float64
+	for _, c := range p.Changes {
+		if !c.Optional {
+			sum += c.MonthlyCostDelta
+		}
+	}
+	for _, l := range tt.Lines {
+		cur += l.CurrentMonthly
+		nw += l.NewMonthly
+	}
+	if !near(sum, tt.DeltaMonthly, 0.005) || !near(cur, tt.CurrentMonthly, 0.005) || !near(nw, tt.NewMonthly, 0.005) {
+		t.Errorf("changes sum %.2f, lines %.2f → %.2f; totals %.2f → %.2f (delta %.2f)", sum, cur, nw, tt.CurrentMonthly, tt.NewMonthly, tt.DeltaMonthly)
+	}
+}
+
+// TestPlanDecisions is keyed by what each case shows.
+func TestPlanDecisions(t *testing.T) {
+	cpuTopo := launchTopology()
+	cpuTopo.Database.CPUUtilization = 0.2
+	dbTopo := launchTopology()
+	dbTopo.Database.CPUUtilization = 0
+	poolerTopo := launchTopology()
+	poolerTopo.Database.MemoryPerConnection = 512 * model.MiB
+	mysqlTopo := launchTopology()
+	mysqlTopo.Database.Engine = model.EngineMySQL
+	hpaTopo := launchTopology()
+	hpaTopo.API.HPA = &model.HPA{MinReplicas: 3, MaxReplicas: 8, TargetCPUUtilization: 0.7}
+	staging := launchTopology()
+	staging.Tested = &model.TestedShape{Pods: 1}
+
+	tests := []struct {
+		name     string
+		analysis *model.Analysis
+		topo     *model.Topology
+		target   Target
+		want     []string
+		check    func(t *testing.T, p *model.Plan)
+	}{
+		{
+			name:     "a pool that saturates first is raised by Little's law before anything is bought",
+			analysis: launchAnalysis(), topo: launchTopology(), target: Target{Multiplier: 3},
+			want: []string{"db_pool", "max_connections", "pods", "hpa", "database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				if p.Changes[0].Kind != model.ChangeConfig || p.Changes[0].MonthlyCostDelta != 0 {
+					t.Errorf("the first change should be free configuration, got %+v", p.Changes[0])
+				}
+			},
+		},
+		{
+			name:     "a CPU-bound service scales pods and targets the CPU where a pod still has its headroom",
+			analysis: cpuBoundAnalysis(), topo: cpuTopo, target: Target{Multiplier: 3},
+			want: []string{"pods", "hpa"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 600 RPS / 3 pods = 200 per pod; ceil(648/200) = 4.
+				if c := change(p, "pods"); c.To != "4" {
+					t.Errorf("pods → %s, want 4", c.To)
+				}
+				// At 200/1.2 = 166.7 RPS a pod uses 0.92 × 166.7/200 = 0.767
+				// cores = 153% of its 0.5-core request → 150% (75% of its limit).
+				if got := p.Proposed.API.HPA.TargetCPUUtilization; !near(got, 1.5, 1e-9) {
+					t.Errorf("HPA target = %v, want 1.5", got)
+				}
+			},
+		},
+		{
+			name:     "a database that saturates moves up to the class the required rate needs",
+			analysis: dbBoundAnalysis(), topo: dbTopo, target: Target{Multiplier: 3},
+			want: []string{"database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 520 RPS on 2 vCPUs; 648 RPS needs 2.5 → db.r5.xlarge (4).
+				if c := change(p, "database_class"); c.To != "db.r5.xlarge" || c.MonthlyCostDelta != 182.5 {
+					t.Errorf("database → %s %+v", c.To, c.MonthlyCostDelta)
+				}
+				// Pods are not the limit: their CPU was 35%, so a pod carries
+				// 173.3 × 0.8 / 0.35 = 396 RPS and 3 pods suffice.
+				if p.Measured.PerPodSource != "cpu_extrapolated" || !near(p.Measured.PerPodRPS, 520.0/3*0.8/0.35, 1e-6) {
+					t.Errorf("per pod = %v (%s)", p.Measured.PerPodRPS, p.Measured.PerPodSource)
+				}
+			},
+		},
+		{
+			name:     "a Redis at its one core is sharded rather than moved to a larger node",
+			analysis: cacheBoundAnalysis(), topo: cpuTopo, target: Target{Multiplier: 3},
+			want: []string{"cache"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 0.96 at 520 RPS → 0.997 at 540 → ceil(0.997/0.7) = 2 shards.
+				c := change(p, "cache")
+				if c.From != "1" || c.To != "2" || c.MonthlyCostDelta != 150.38 || c.Kind != model.ChangeHorizontal {
+					t.Errorf("cache change = %+v", c)
+				}
+			},
+		},
+		{
+			name:     "when nothing broke, pods are sized from the highest tested load and marked as the most needed",
+			analysis: nothingBrokeAnalysis(), topo: cpuTopo, target: Target{Multiplier: 3},
+			// At the HPA's 6 pods (756 RPS at peak ÷ 133.3) × 20 + 10 > 100.
+			want: []string{"max_connections", "pods", "hpa"},
+			check: func(t *testing.T, p *model.Plan) {
+				c := change(p, "pods")
+				// 400/3 = 133.3 per pod; ceil(648/133.3) = 5.
+				if c.To != "5" || !c.Assumption {
+					t.Errorf("pods change = %+v, want 5 and an assumption", c)
+				}
+				if p.Measured.CapacitySource != "tested_up_to" {
+					t.Errorf("capacity source = %s", p.Measured.CapacitySource)
+				}
+			},
+		},
+		{
+			name:     "when production already carries the target, the plan changes nothing and says so",
+			analysis: launchAnalysis(), topo: launchTopology(), target: Target{Multiplier: 1.5},
+			want: []string{},
+			check: func(t *testing.T, p *model.Plan) {
+				if !strings.HasPrefix(p.Verdict, "Production already carries 270 RPS") || p.Totals.DeltaMonthly != 0 {
+					t.Errorf("verdict = %q, delta %v", p.Verdict, p.Totals.DeltaMonthly)
+				}
+			},
+		},
+		{
+			name:     "pools that need more connections than the database's memory allows get a pooler in front",
+			analysis: launchAnalysis(), topo: poolerTopo, target: Target{Multiplier: 3},
+			want: []string{"db_pool", "pooler", "pods", "hpa", "database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				// Two PgBouncer pods of max(0.25/2, 0.25/8) = 12.5% of an m6i.large: 2 × 8.76.
+				if c := change(p, "pooler"); c.MonthlyCostDelta != 17.52 {
+					t.Errorf("pooler costs %v, want 17.52", c.MonthlyCostDelta)
+				}
+			},
+		},
+		{
+			name:     "an existing autoscaler keeps its larger maximum and max_connections fits it",
+			analysis: launchAnalysis(), topo: hpaTopo, target: Target{Multiplier: 3},
+			want: []string{"db_pool", "max_connections", "pods", "hpa", "database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 8 pods × 24 + 10 = 202 → 210.
+				if c := change(p, "max_connections"); c.To != "210" {
+					t.Errorf("max_connections → %s, want 210", c.To)
+				}
+				if h := p.Proposed.API.HPA; h.MinReplicas != 4 || h.MaxReplicas != 8 {
+					t.Errorf("HPA = %+v", h)
+				}
+			},
+		},
+		{
+			name:     "a test on one staging pod is scaled to production's pods",
+			analysis: launchAnalysis(), topo: staging, target: Target{Multiplier: 3},
+			want: []string{"database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 520 RPS on 1 pod: production's 3 pods would carry 1,560, but
+				// the database saturates at 0.9 / (0.30/180) = 540 RPS.
+				if !near(p.Measured.PerPodRPS, 520, 1e-9) || !near(p.Measured.ProductionCapacityRPS, 540, 1e-6) {
+					t.Errorf("per pod %v, production capacity %v; want 520 and 540", p.Measured.PerPodRPS, p.Measured.ProductionCapacityRPS)
+				}
+				if !containsPrefix(p.Assumptions, "The test ran on 1 pod and production runs 3") {
+					t.Errorf("assumptions lack the tested shape: %q", p.Assumptions)
+				}
+			},
+		},
+		{
+			name:     "a stricter SLO than the analysis's lowers the capacity to the last stage within it",
+			analysis: launchAnalysis(), topo: launchTopology(), target: Target{Multiplier: 3, SLOP95: 500 * time.Millisecond},
+			// 5 pods at 400/3 RPS each; 648/5 × 142 ms = 18.4 fits the pool of 20.
+			want: []string{"max_connections", "pods", "hpa", "database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				// Stage p95s: 120, 150, 320, 700 → the 400 RPS stage is the last under 500 ms.
+				if p.Measured.CapacityRPS != 400 || p.Measured.CapacitySource != "stage_table" {
+					t.Errorf("capacity = %v (%s), want 400 from the stage table", p.Measured.CapacityRPS, p.Measured.CapacitySource)
+				}
+				if p.Target.SLO.P95Ms != 500 {
+					t.Errorf("SLO p95 = %v", p.Target.SLO.P95Ms)
+				}
+			},
+		},
+		{
+			name:     "MySQL's max_connections is raised with MySQL's memory per connection",
+			analysis: launchAnalysis(), topo: mysqlTopo, target: Target{Multiplier: 3},
+			want: []string{"db_pool", "max_connections", "pods", "hpa", "database_class", "read_replica"},
+			check: func(t *testing.T, p *model.Plan) {
+				c := change(p, "max_connections")
+				// 30 × 12,582,880 bytes = 360 MiB.
+				if !near(c.Numbers["extra_memory_mib"], 30*12582880.0/(1<<20), 1e-6) {
+					t.Errorf("extra memory = %v MiB", c.Numbers["extra_memory_mib"])
+				}
+				if db := change(p, "database_class"); db.MonthlyCostDelta != cents((0.48-0.24)*730) {
+					t.Errorf("MySQL upgrade costs %v", db.MonthlyCostDelta)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustBuild(t, Input{Analysis: tc.analysis, Topology: tc.topo, Target: tc.target})
+			if got := ids(p); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("changes = %v, want %v\n%s", got, tc.want, Markdown(p))
+			}
+			if tc.check != nil {
+				tc.check(t, p)
+			}
+			golden(t, ".md", Markdown(p))
+		})
+	}
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, x := range list {
+		if strings.HasPrefix(x, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBuildDoesNotModifyItsInputs checks that the analysis, topology and
+// prices are left as they were.
+func TestBuildDoesNotModifyItsInputs(t *testing.T) {
+	a, topo, prices := launchAnalysis(), launchTopology(), DefaultPrices()
+	snap := func() string {
+		b, err := json.Marshal([]any{a, topo, prices})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := snap()
+	mustBuild(t, Input{Analysis: a, Topology: topo, Prices: prices, Target: Target{Multiplier: 3}})
+	if after := snap(); after != before {
+		t.Errorf("Build modified its inputs:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func TestBuildRejectsWhatItCannotPlanFrom(t *testing.T) {
+	noPrice := launchTopology()
+	noPrice.API.InstanceType = "m9.huge"
+	noCapacity := launchAnalysis()
+	noCapacity.BreakingPoint, noCapacity.TestedUpToRPS = nil, 0
+	queryOnly := launchTopology()
+	queryOnly.Baseline = model.Baseline{RPSQuery: "sum(rate(http_requests_total[5m]))"}
+	tests := []struct {
+		name   string
+		in     Input
+		is     error
+		substr string
+	}{
+		{"a target given twice is refused", Input{Analysis: launchAnalysis(), Topology: launchTopology(), Target: Target{Multiplier: 3, RPS: 540}}, ErrBadInput, "not both"},
+		{"no target is refused", Input{Analysis: launchAnalysis(), Topology: launchTopology()}, ErrBadInput, "no target"},
+		{"a negative multiplier is refused", Input{Analysis: launchAnalysis(), Topology: launchTopology(), Target: Target{Multiplier: -1}}, ErrBadInput, "greater than 0"},
+		{"an instance type without a price names the field", Input{Analysis: launchAnalysis(), Topology: noPrice, Target: Target{Multiplier: 3}}, ErrNoPrice, `api.instance_type "m9.huge" has no compute price`},
+		{"an analysis without a capacity is refused", Input{Analysis: noCapacity, Topology: launchTopology(), Target: Target{Multiplier: 3}}, ErrBadInput, "tested_up_to_rps is 0"},
+		{"an unresolved baseline query is refused", Input{Analysis: launchAnalysis(), Topology: queryOnly, Target: Target{Multiplier: 3}}, ErrBadInput, "baseline.rps is 0"},
+		{"a missing topology is refused", Input{Analysis: launchAnalysis(), Target: Target{Multiplier: 3}}, ErrBadInput, "no topology"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Build(tc.in)
+			if !errors.Is(err, tc.is) || err == nil || !strings.Contains(err.Error(), tc.substr) {
+				t.Errorf("err = %v, want %v containing %q", err, tc.is, tc.substr)
+			}
+		})
+	}
+}
+
+func TestAUserPriceOverridesTheCatalogAndChangesTheCost(t *testing.T) {
+	user, err := ParsePrices([]byte(`
+currency: USD
+entries:
+  - {kind: database, engine: postgres, name: db.r5.xlarge, vcpu: 4, memory_gib: 32, price: 0.40, unit: hour, as_of: "2026-11-01", source: "our enterprise agreement"}
+`), "ours.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := MergePrices(DefaultPrices(), user, "ours.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustBuild(t, Input{Analysis: launchAnalysis(), Topology: launchTopology(), Prices: merged, Target: Target{Multiplier: 3}})
+	if c := change(p, model.ChangeIDDatabaseClass); c.MonthlyCostDelta != cents((0.40-0.25)*730) {
+		t.Errorf("database delta = %v, want %v", c.MonthlyCostDelta, cents((0.40-0.25)*730))
+	}
+	found := false
+	for _, e := range p.Prices.Used {
+		found = found || (e.Name == "db.r5.xlarge" && e.Source == "our enterprise agreement")
+	}
+	if !found {
+		t.Errorf("the plan does not cite the user's price: %+v", p.Prices.Used)
+	}
+}
