@@ -182,6 +182,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 
 	af := analyzeFlags{runFile: runFile, sloP95: f.sloP95, maxErrorRate: "5%", saturation: "90%", out: filepath.Join(f.out, "analysis.json")}
+	if f.prometheus == "" {
+		// The embedded store gets the runner's metrics every second and
+		// scrapes the demo every second, so short windows are exact enough
+		// and keep load and resources aligned through fast ramps.
+		af.step, af.rateWindow = 2*time.Second, 4*time.Second
+	}
 	opts, err := analyzeOptions(&af)
 	if err != nil {
 		return err

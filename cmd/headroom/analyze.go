@@ -1,0 +1,559 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/model"
+)
+
+func init() {
+	register(&command{
+		name:    "analyze",
+		summary: "find where the system breaks and which resource saturates first, from a run or any Prometheus window",
+		usage:   "(--run run.json | --prometheus URL --from T --to T --selector S) [--slo-p95 800ms] [--max-error-rate 5%] [--out analysis.json] [--format table|json|markdown]",
+		example: `# Analyze a finished run from the metrics it recorded (embedded store or Prometheus):
+headroom analyze --run run.json --out analysis.json
+
+# Any window of a Prometheus: a k6 run, production traffic, a run made elsewhere.
+# Load comes from headroom's metrics when present, else from the selector's
+# HTTP server histograms:
+headroom analyze --prometheus http://127.0.0.1:9090 --selector '{job="checkout"}' \
+  --from 2026-01-02T15:00:00Z --to 2026-01-02T15:30:00Z --slo-p95 500ms
+
+# For scripts: the breaking point's RPS and the bottleneck's kind
+headroom analyze --run run.json --format json | jq '.breaking_point.rps, .bottleneck.resource'`,
+		run: runAnalyze,
+	})
+}
+
+// analyzeFlags are the flags of `headroom analyze`.
+type analyzeFlags struct {
+	runFile, prometheus, selector, from, to, catalog, format, out, runID string
+	maxErrorRate, saturation                                             string
+	selectorFor, limitFor, promHeaders                                   stringList
+	bearerTokenFile                                                      string
+	sloP95, step, rateWindow, timeout                                    time.Duration
+}
+
+func runAnalyze(ctx context.Context, e *env, args []string) error {
+	c := commands["analyze"]
+	fs := newFlagSet(e, c)
+	var f analyzeFlags
+	fs.StringVar(&f.runFile, "run", "", "analyze the run in `run.json`: its window, stages and metrics location")
+	fs.StringVar(&f.prometheus, "prometheus", "", "base `URL` of a Prometheus-compatible API (default: the run's metrics location)")
+	fs.StringVar(&f.selector, "selector", "", "label `SELECTOR` of the system under test, e.g. '{job=\"checkout\"}' (default: the run's)")
+	fs.Var(&f.selectorFor, "selector-for", "`KIND[/FAMILY]=SELECTOR` for one resource, e.g. db_server_connections='{job=\"postgres\"}' (repeatable)")
+	fs.Var(&f.limitFor, "limit-for", "`KIND[/FAMILY]=N` a limit the metrics do not know, e.g. cpu=4 or memory=8GiB (repeatable)")
+	fs.StringVar(&f.from, "from", "", "window start: RFC 3339 or now-DURATION (default: the run's start)")
+	fs.StringVar(&f.to, "to", "", "window end: RFC 3339 or now (default: the run's end)")
+	fs.StringVar(&f.runID, "run-id", "", "analyze the runner series of this run id (default: the run's, else the only run in the window)")
+	fs.DurationVar(&f.sloP95, "slo-p95", analyzer.DefaultSLOP95, "p95 latency limit: the load where p95 crosses it is a breaking point")
+	fs.StringVar(&f.maxErrorRate, "max-error-rate", "5%", "error-rate limit, a fraction or a percentage: the load where it is crossed is a breaking point")
+	fs.StringVar(&f.saturation, "saturation", "90%", "share of its limit at which a resource counts as saturated")
+	fs.StringVar(&f.catalog, "catalog", "", "YAML `FILE` merged into the built-in resource catalog")
+	fs.StringVar(&f.out, "out", "", "also write the analysis as JSON to `FILE` (analysis.json)")
+	fs.StringVar(&f.format, "format", "table", "output format: table, json or markdown")
+	fs.DurationVar(&f.step, "step", 0, "resolution of the series (default 5s)")
+	fs.DurationVar(&f.rateWindow, "rate-window", 0, "range of the load series' rates (default: twice the step, at least 10s; 30s over HTTP server metrics)")
+	fs.DurationVar(&f.timeout, "prometheus-timeout", collector.DefaultPrometheusTimeout, "timeout of each request to Prometheus")
+	fs.StringVar(&f.bearerTokenFile, "prometheus-bearer-token-file", "", "`FILE` holding a bearer token for Prometheus")
+	fs.Var(&f.promHeaders, "prometheus-header", "`'Name: value'` header sent to Prometheus, e.g. 'X-Scope-OrgID: tenant-1' (repeatable)")
+	if err := parseFlags(e, c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("analyze: unexpected argument %q; pass the run with --run (see 'headroom analyze --help')", fs.Arg(0))
+	}
+	switch f.format {
+	case "table", "json", "markdown":
+	default:
+		return fmt.Errorf("analyze: --format %q: expected table, json or markdown", f.format)
+	}
+	opts, err := analyzeOptions(&f)
+	if err != nil {
+		return err
+	}
+	if f.out != "" {
+		if err := checkWritableDir(f.out); err != nil {
+			return fmt.Errorf("analyze: --out: %w", err)
+		}
+	}
+	a, err := analyzeWindow(ctx, e, &f, opts)
+	if err != nil {
+		return err
+	}
+	if f.out != "" {
+		if err := writeJSONFile(f.out, a); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		e.log.Info("wrote the analysis", "path", f.out)
+	}
+	switch f.format {
+	case "json":
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	case "markdown":
+		writeAnalysisMarkdown(e.stdout, &a)
+	default:
+		writeAnalysisText(e.stdout, &a)
+	}
+	return nil
+}
+
+// analyzeOptions reads the judgement flags.
+func analyzeOptions(f *analyzeFlags) (analyzer.Options, error) {
+	var o analyzer.Options
+	if f.sloP95 <= 0 {
+		return o, fmt.Errorf("analyze: --slo-p95 %s: expected a positive duration such as 800ms", f.sloP95)
+	}
+	o.SLOP95 = f.sloP95
+	v, err := parseFraction(f.maxErrorRate)
+	if err != nil || v <= 0 || v > 1 {
+		return o, fmt.Errorf("analyze: --max-error-rate %q: expected a fraction such as 0.05 or a percentage such as 5%%, above 0 and at most 100%%", f.maxErrorRate)
+	}
+	o.MaxErrorRate = v
+	if v, err = parseFraction(f.saturation); err != nil || v <= 0 || v > 1 {
+		return o, fmt.Errorf("analyze: --saturation %q: expected a fraction such as 0.9 or a percentage such as 90%%, above 0 and at most 100%%", f.saturation)
+	}
+	o.SaturationUtilization = v
+	return o, nil
+}
+
+// parseFraction reads "0.05", "5%" or "+20%".
+func parseFraction(s string) (float64, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "+")
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if pct {
+		v /= 100
+	}
+	return v, nil
+}
+
+// analyzeWindow reads the run (if any), opens the metrics source, observes
+// the window and analyzes it.
+func analyzeWindow(ctx context.Context, e *env, f *analyzeFlags, opts analyzer.Options) (model.Analysis, error) {
+	var run *model.Run
+	var runDir string
+	var err error
+	if f.runFile != "" {
+		if run, err = readRunFile(f.runFile); err != nil {
+			return model.Analysis{}, fmt.Errorf("analyze: --run: %w", err)
+		}
+		runDir = filepath.Dir(f.runFile)
+	} else if f.prometheus == "" {
+		return model.Analysis{}, errors.New("analyze: nothing to analyze: pass --run run.json, or --prometheus URL with --from and --to (see 'headroom analyze --help')")
+	}
+	now := time.Now()
+	start, end, err := analyzeWindowBounds(f, run, now)
+	if err != nil {
+		return model.Analysis{}, err
+	}
+	sel, err := analyzeSelectors(f, run)
+	if err != nil {
+		return model.Analysis{}, err
+	}
+	cat := collector.DefaultCatalog()
+	if f.catalog != "" {
+		if cat, err = collector.LoadCatalog(f.catalog); err != nil {
+			return model.Analysis{}, fmt.Errorf("analyze: --catalog: %w", err)
+		}
+	}
+	src, where, closeSrc, err := analyzeSource(e, f, run, runDir)
+	if err != nil {
+		return model.Analysis{}, err
+	}
+	defer func() {
+		if err := closeSrc(); err != nil {
+			e.log.Warn("could not close the metrics store", "err", err)
+		}
+	}()
+	cfg := collector.ObserveConfig{
+		RunID: f.runID, Start: start, End: end,
+		Step: f.step, RateWindow: f.rateWindow,
+		Selector: sel.Default, Selectors: sel, Catalog: cat, Logger: e.log,
+	}
+	if run != nil {
+		if cfg.RunID == "" {
+			cfg.RunID = run.RunID
+		}
+		// The run's stage boundaries apply when its whole window is analyzed.
+		if start.Equal(run.Start) && end.Equal(run.End) {
+			cfg.Stages = run.Stages
+		}
+	}
+	if cfg.Step == 0 && run != nil && run.IntervalMs > 0 {
+		cfg.Step = time.Duration(run.IntervalMs * float64(time.Millisecond))
+	}
+	e.log.Debug("observing", "source", where, "selector", sel.Default, "from", start, "to", end, "run_id", cfg.RunID)
+	obs, err := collector.Observe(ctx, src, cfg)
+	if err != nil {
+		return model.Analysis{}, fmt.Errorf("analyze: %s: %w", where, err)
+	}
+	a, err := analyzer.Analyze(obs, opts)
+	if err != nil {
+		return model.Analysis{}, fmt.Errorf("analyze: %w", err)
+	}
+	return a, nil
+}
+
+// analyzeWindowBounds decides the window: the flags, else the run's.
+func analyzeWindowBounds(f *analyzeFlags, run *model.Run, now time.Time) (start, end time.Time, err error) {
+	if run != nil {
+		start, end = run.Start, run.End
+	} else {
+		end = now
+	}
+	parse := func(name, v string) (time.Time, error) {
+		t, err := parseTimeFlag(name, v, now)
+		if err != nil {
+			return t, fmt.Errorf("analyze: --%s %q: expected now, now-DURATION such as now-15m, or an RFC 3339 time such as 2026-01-02T15:04:05Z", name, v)
+		}
+		return t, nil
+	}
+	if f.from != "" {
+		if start, err = parse("from", f.from); err != nil {
+			return start, end, err
+		}
+	}
+	if f.to != "" {
+		if end, err = parse("to", f.to); err != nil {
+			return start, end, err
+		}
+	}
+	switch {
+	case start.IsZero() && run == nil:
+		return start, end, errors.New("analyze: --from is required with --prometheus (and --to, default now)")
+	case start.IsZero() || end.IsZero():
+		return start, end, fmt.Errorf("analyze: the run %s has no start or end; pass --from and --to", f.runFile)
+	case !end.After(start):
+		return start, end, fmt.Errorf("analyze: the window ends (%s) before it starts (%s)", end.Format(time.RFC3339), start.Format(time.RFC3339))
+	}
+	return start, end, nil
+}
+
+// analyzeSelectors reads --selector, --selector-for and --limit-for; the
+// run's selector is the default.
+func analyzeSelectors(f *analyzeFlags, run *model.Run) (collector.Selectors, error) {
+	sel := collector.Selectors{Default: f.selector}
+	if sel.Default == "" && run != nil && run.Metrics != nil {
+		sel.Default = run.Metrics.Selector
+	}
+	if _, err := collector.ParseSelector(sel.Default); err != nil {
+		return sel, fmt.Errorf("analyze: --selector: %w", err)
+	}
+	for _, s := range f.selectorFor {
+		k, v, ok := strings.Cut(s, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return sel, fmt.Errorf("analyze: --selector-for %q: expected KIND[/FAMILY]=SELECTOR such as db_server_connections='{job=\"postgres\"}'", s)
+		}
+		if _, err := collector.ParseSelector(v); err != nil {
+			return sel, fmt.Errorf("analyze: --selector-for %s: %w", k, err)
+		}
+		if sel.For == nil {
+			sel.For = map[string]string{}
+		}
+		sel.For[k] = strings.TrimSpace(v)
+	}
+	for _, s := range f.limitFor {
+		k, v, ok := strings.Cut(s, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return sel, fmt.Errorf("analyze: --limit-for %q: expected KIND[/FAMILY]=N such as cpu=4", s)
+		}
+		n, err := parseQuantity(v)
+		if err != nil || n <= 0 {
+			return sel, fmt.Errorf("analyze: --limit-for %s: %q is not a positive number (plain, or bytes with a unit such as 512MiB or 8GiB)", k, v)
+		}
+		if sel.Limits == nil {
+			sel.Limits = map[string]float64{}
+		}
+		sel.Limits[k] = n
+	}
+	return sel, nil
+}
+
+// analyzeSource opens --prometheus, else the run's Prometheus or embedded
+// store (a directory relative to run.json, opened read-only).
+func analyzeSource(e *env, f *analyzeFlags, run *model.Run, runDir string) (collector.Source, string, func() error, error) {
+	noop := func() error { return nil }
+	url := f.prometheus
+	if url == "" && run != nil && run.Metrics != nil {
+		url = run.Metrics.Prometheus
+		if url == "" && run.Metrics.Store != "" {
+			dir := run.Metrics.Store
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(runDir, dir)
+			}
+			src, closeFn, err := openRunStore(dir)
+			if err != nil {
+				return nil, "", noop, fmt.Errorf("analyze: --run %s: %w", f.runFile, err)
+			}
+			return src, "embedded store " + dir, closeFn, nil
+		}
+	}
+	if url == "" {
+		return nil, "", noop, fmt.Errorf("analyze: --run %s records no metrics location (neither a Prometheus URL nor a store); pass --prometheus URL", f.runFile)
+	}
+	headers := map[string]string{}
+	for _, h := range f.promHeaders {
+		k, v, ok := strings.Cut(h, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, "", noop, fmt.Errorf("analyze: --prometheus-header %q: expected 'Name: value' such as 'X-Scope-OrgID: tenant-1'", h)
+		}
+		headers[k] = strings.TrimSpace(v)
+	}
+	p, err := collector.NewPrometheus(collector.PrometheusConfig{
+		URL:             url,
+		BearerTokenFile: f.bearerTokenFile,
+		Headers:         headers,
+		Timeout:         f.timeout,
+		Logger:          e.log,
+	})
+	if err != nil {
+		return nil, "", noop, fmt.Errorf("analyze: %w", err)
+	}
+	return p, "Prometheus at " + p.URL(), noop, nil
+}
+
+// ---- text output, shared with `headroom demo` ----
+
+// writeAnalysisText prints an analysis for people: the verdict, the stage
+// table, the breaking points, the scalability fit, the bottleneck with its
+// evidence, the ranked resources, the slowest endpoints and the warnings.
+func writeAnalysisText(w io.Writer, a *model.Analysis) {
+	writeAnalysis(w, a, func(title string) string { return title + ":" })
+}
+
+// writeAnalysisMarkdown prints the same as writeAnalysisText with markdown
+// headings, for pull-request comments and reports.
+func writeAnalysisMarkdown(w io.Writer, a *model.Analysis) {
+	fmt.Fprintln(w, "# Capacity analysis")
+	fmt.Fprintln(w)
+	writeAnalysis(w, a, func(title string) string { return "## " + title })
+}
+
+func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) {
+	fmt.Fprintln(w, analysisHeadline(a))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.Verdict)
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, heading("Stages"))
+	writeStageTable(w, &model.Run{Stages: a.Stages, Total: a.Total})
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, heading(fmt.Sprintf("Breaking points (p95 SLO %s, error-rate limit %s)", fmtMillis(a.SLO.P95Ms), fmtPercent(a.SLO.MaxErrorRate))))
+	if len(a.BreakingPoints) == 0 {
+		fmt.Fprintf(w, "- none up to %s RPS\n", fmtRate(a.TestedUpToRPS))
+	}
+	for i, b := range a.BreakingPoints {
+		mark := " "
+		if i == 0 {
+			mark = "→"
+		}
+		fmt.Fprintf(w, "%s %s at %s — %s (%s confidence)\n", mark, b.Reason, bpLoad(b), b.Evidence, b.Confidence)
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, heading("Scalability"))
+	writeScalability(w, a)
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, heading("Bottleneck"))
+	writeBottleneck(w, a)
+
+	if len(a.Resources) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, heading("Resources"))
+		writeResourceRanking(w, a)
+	}
+	if len(a.SlowestEndpoints) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, heading(fmt.Sprintf("Slowest endpoints at peak load (stage %s)", a.SlowestEndpoints[0].Stage)))
+		t := &mdTable{header: []string{"Endpoint", "RPS", "p95", "p99", "p99 at lightest load", "Explained by"}, right: []bool{false, true, true, true, true, false}}
+		for _, ep := range a.SlowestEndpoints {
+			by := "—"
+			if ep.Resource != "" {
+				by = fmt.Sprintf("%s %s (%s)", ep.ResourceName, signalWord(ep.Signal), fmtPercent(ep.Explains))
+			}
+			t.add(ep.Endpoint, fmtRate(ep.RPS), fmtMillis(ep.P95Ms), fmtMillis(ep.P99Ms), fmtMillis(ep.BaselineP99Ms), by)
+		}
+		t.write(w)
+	}
+	if len(a.Warnings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, heading("Warnings"))
+		for _, x := range a.Warnings {
+			fmt.Fprintf(w, "- %s: %s\n", x.Kind, x.Message)
+		}
+	}
+	if len(a.Missing) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, heading("Not measured"))
+		for _, m := range a.Missing {
+			fmt.Fprintf(w, "- %s: looked for %s\n", orDash(m.Name, m.Kind), strings.Join(m.LookedFor, ", "))
+		}
+	}
+	if len(a.Notes) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, heading("Notes"))
+		for _, n := range a.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}
+
+// analysisHeadline names what was analyzed.
+func analysisHeadline(a *model.Analysis) string {
+	var parts []string
+	if a.RunID != "" {
+		parts = append(parts, "Run "+a.RunID)
+	} else {
+		parts = append(parts, "Window")
+	}
+	if a.Scenario != "" {
+		parts = append(parts, "scenario "+a.Scenario)
+	}
+	d := a.Window.End.Sub(a.Window.Start).Round(time.Second)
+	parts = append(parts, fmt.Sprintf("%s to %s (%s)", a.Window.Start.UTC().Format(time.RFC3339), a.Window.End.UTC().Format("15:04:05"), d))
+	lm := a.LoadModel + " model"
+	if a.LoadSource != "" {
+		lm += ", load from " + a.LoadSource
+	}
+	parts = append(parts, lm)
+	return strings.Join(parts, " — ")
+}
+
+// bpLoad writes a breaking point's load.
+func bpLoad(b model.BreakingPoint) string {
+	switch {
+	case b.TargetRate > 0:
+		return fmt.Sprintf("%s it/s offered, %s RPS", fmtRate(b.TargetRate), fmtRate(b.RPS))
+	case b.VUs > 0:
+		return fmt.Sprintf("%s VUs / %s RPS", trimFloat(b.VUs), fmtRate(b.RPS))
+	}
+	return fmtRate(b.RPS) + " RPS"
+}
+
+func trimFloat(v float64) string {
+	if v == math.Trunc(v) {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+func writeScalability(w io.Writer, a *model.Analysis) {
+	n := "VUs"
+	if a.Concurrency == "in_flight" {
+		n = "requests in flight"
+	}
+	u := a.USL
+	if u == nil {
+		fmt.Fprintf(w, "- USL: %s\n", orDash(a.USLError, "not fitted"))
+	} else {
+		fmt.Fprintf(w, "- USL fit of successful RPS against %s (%d levels): σ = %.4g, κ = %.4g, λ = %.4g RPS, R² = %.4f, %s confidence\n",
+			n, u.Points, u.Sigma, u.Kappa, u.Lambda, u.R2, u.Confidence)
+		if u.PeakN != nil {
+			fmt.Fprintf(w, "- peak: N* = %s %s → %s RPS\n", trimFloat(*u.PeakN), n, fmtRate(*u.PeakX))
+		} else {
+			fmt.Fprintln(w, "- peak: none (no coherency penalty in the fit)")
+		}
+		for _, note := range u.Notes {
+			fmt.Fprintf(w, "- note: %s\n", note)
+		}
+	}
+	if a.Knee != nil {
+		fmt.Fprintf(w, "- knee of the throughput curve: %s %s / %s RPS\n", trimFloat(a.Knee.X), n, fmtRate(a.Knee.Y))
+	}
+}
+
+func writeBottleneck(w io.Writer, a *model.Analysis) {
+	b := a.Bottleneck
+	name := b.Resource
+	if b.Name != "" {
+		name = fmt.Sprintf("%s (%s", b.Name, b.Resource)
+		if b.Family != "" {
+			name += ", " + b.Family
+		}
+		name += ")"
+	}
+	fmt.Fprintf(w, "%s — %s confidence\n", name, b.Confidence)
+	if b.SaturatedAtRPS != nil {
+		at := fmtRate(*b.SaturatedAtRPS) + " RPS"
+		if b.SaturatedAtVUs != nil {
+			at = trimFloat(*b.SaturatedAtVUs) + " VUs / " + at
+		}
+		line := "- saturated from " + at
+		if a.BreakingPoint != nil {
+			line += "; the system breaks at " + bpLoad(*a.BreakingPoint)
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, part := range strings.Split(b.Evidence, "; ") {
+		fmt.Fprintf(w, "- %s\n", part)
+	}
+}
+
+func writeResourceRanking(w io.Writer, a *model.Analysis) {
+	t := &mdTable{header: []string{"#", "Resource", "Family", "Saturated", "Util. at break", "Util. max", "Queueing"}, right: []bool{true, false, false, false, true, true, false}}
+	for _, r := range a.Resources {
+		sat := "no"
+		if r.Saturated {
+			sat = "yes, " + r.SaturatedBy
+			if r.SaturatedAtRPS != nil {
+				sat += " from " + fmtRate(*r.SaturatedAtRPS) + " RPS"
+			}
+		}
+		q := "—"
+		if tr := r.SaturationTrend; tr != nil {
+			q = "flat"
+			if tr.Growing {
+				q = fmt.Sprintf("grows (%s)", orDash(r.SaturationUnit, "saturation"))
+			}
+		}
+		t.add(strconv.Itoa(r.Rank), r.Name, r.Family, sat, fmtUtil(r.UtilizationAtBreak), fmtUtil(r.MaxUtilization), q)
+	}
+	t.write(w)
+	for _, r := range a.Resources {
+		fmt.Fprintf(w, "- %s: %s\n", r.Name, r.Evidence)
+	}
+}
+
+func fmtUtil(u *float64) string {
+	if u == nil {
+		return "—"
+	}
+	return fmtPercent(*u)
+}
+
+func signalWord(s string) string {
+	if s == "saturation" {
+		return "queueing"
+	}
+	return s
+}
+
+func orDash(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
