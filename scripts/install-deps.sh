@@ -23,6 +23,7 @@ PACKAGES=(
 	prometheus-postgres-exporter
 	prometheus-redis-exporter
 	prometheus-node-exporter
+	prometheus-alertmanager
 	postgresql
 	redis-server
 	redis-tools
