@@ -1,0 +1,1 @@
+module.exports = function rateLimit(req, res, next) { next(); };
