@@ -6,6 +6,7 @@ package deps
 
 import (
 	_ "github.com/golang-jwt/jwt/v5"
+	_ "github.com/golang/snappy"
 	_ "github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -22,5 +23,4 @@ import (
 	_ "golang.org/x/term"
 	_ "gonum.org/v1/gonum/optimize"
 	_ "gonum.org/v1/gonum/stat"
-	_ "github.com/golang/snappy"
 )
