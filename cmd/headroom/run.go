@@ -205,6 +205,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 			URL:         f.remoteWrite,
 			Headers:     hdrs,
 			BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"),
+			UserAgent:   "headroom/" + version,
 			Logger:      e.log,
 		})
 		if err != nil {
