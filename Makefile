@@ -10,7 +10,7 @@ export GOFLAGS
 # Load-generating tests must not overlap: packages run one at a time.
 TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build test unit testenv testenv-down demo bench lint vet staticcheck fmt fmt-check clean golden
+.PHONY: all build test unit testenv browser testenv-down demo bench lint vet staticcheck fmt fmt-check clean golden
 
 all: build
 
@@ -19,8 +19,8 @@ build:
 	$(GO) build -o $(BIN)/checkout ./examples/checkout/cmd/checkout
 
 ## test: install and start the real components (Prometheus, PostgreSQL,
-## Redis, exporters), then run every test, one package at a time.
-test: testenv fmt-check vet
+## Redis, exporters, Chromium), then run every test, one package at a time.
+test: testenv browser fmt-check vet
 	$(GO) test -run '^$$' $(PKGS) >/dev/null
 	$(GO) test -p 1 $(TEST_FLAGS) $(PKGS)
 
@@ -30,6 +30,9 @@ unit:
 
 testenv:
 	bash scripts/testenv.sh up
+
+browser:
+	bash scripts/install-browser.sh
 
 testenv-down:
 	bash scripts/testenv.sh down

@@ -104,7 +104,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	c := commands["demo"]
 	fs := newFlagSet(e, c)
 	var f demoFlags
-	fs.StringVar(&f.out, "out", "demo-out", "`DIR` for scenario.yaml, run.json, the metrics store (run.tsdb) and analysis.json")
+	fs.StringVar(&f.out, "out", "demo-out", "`DIR` for scenario.yaml, run.json, the metrics store (run.tsdb), analysis.json and report/ (report.html, report.md, report.json)")
 	fs.IntVar(&f.pool, "pool", checkout.DefaultPoolSize, "in-process demo: DB connection pool size")
 	fs.IntVar(&f.orderDBMs, "order-db-ms", int(checkout.DefaultOrderDBHold/time.Millisecond), "in-process demo: milliseconds each order holds its DB connection")
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply every stage's duration by this factor, from 0.1 to 10 (1 is about 2 minutes)")
@@ -206,9 +206,32 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "\nExpected capacity (pool size / hold time): %.0f orders/s; found %.0f requests/s (%+.1f%%).\n",
 			expected, found, 100*(found/expected-1))
 	}
-	fmt.Fprintf(e.stdout, "\nWrote %s, %s, %s (metrics store) and %s.\n",
-		scFile, runFile, filepath.Join(f.out, "run.tsdb"), af.out)
+	reportDir := filepath.Join(f.out, "report")
+	if err := demoReport(ctx, e, runFile, &a, reportDir); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "\nWrote %s, %s, %s (metrics store), %s and the report %s.\n",
+		scFile, runFile, filepath.Join(f.out, "run.tsdb"), af.out, filepath.Join(reportDir, reportHTMLFile))
 	return nil
+}
+
+// demoReport writes the HTML, Markdown and JSON report of the demo's
+// analysis, with each resource drawn against load from the metrics store.
+func demoReport(ctx context.Context, e *env, runFile string, a *model.Analysis, dir string) error {
+	run, err := readRunFile(runFile)
+	if err != nil {
+		return err
+	}
+	in := model.ReportInput{Title: "Checkout demo: capacity report", Service: "checkout", GeneratedAt: time.Now().UTC(), Analysis: a, Run: run}
+	if run.Metrics != nil {
+		obs, err := reportObserve(ctx, e, runFile, run, a)
+		if err != nil {
+			e.log.Warn("could not read the run's series again; the report's resource charts are left out", "err", err)
+		} else {
+			in.Observations = obs
+		}
+	}
+	return writeReport(dir, in)
 }
 
 // demoCapacity is the throughput the analysis found the system carries:
