@@ -382,11 +382,8 @@ func lerpPoint(p0, p1 model.LoadPoint, f float64) model.LoadPoint {
 // dataWarnings reports problems with the data itself.
 func (a *analysis) dataWarnings() {
 	o := a.obs
-	if o.ShardsExpected > 0 && len(o.Shards) < o.ShardsExpected {
-		a.warn(model.Warning{
-			Kind:    "missing_shards",
-			Message: fmt.Sprintf("only %d of %d shards reported metrics (%s): the load and throughput are undercounted", len(o.Shards), o.ShardsExpected, strings.Join(o.Shards, ", ")),
-		})
+	for _, w := range ShardWarnings(*o, o.ShardDetails) {
+		a.warn(w)
 	}
 	if n := len(a.pts); n > 0 && n < 6 {
 		a.warn(model.Warning{

@@ -159,6 +159,11 @@ func Observe(ctx context.Context, src Source, cfg ObserveConfig) (model.Observat
 	if err != nil {
 		return model.Observations{}, err
 	}
+	if found {
+		if o.ShardDetails, err = ObserveShards(ctx, src, o); err != nil {
+			return model.Observations{}, err
+		}
+	}
 	if err := ob.resources(ctx, &o); err != nil {
 		return model.Observations{}, err
 	}

@@ -336,7 +336,7 @@ type EndpointAttribution struct {
 // growth, pools filling, errors appearing late) and data problems.
 type Warning struct {
 	// Kind is latency_drift, memory_growth, usage_drift, saturation_drift,
-	// late_errors, missing_shards, few_points or excursion.
+	// late_errors, missing_shards, load_below_plan, few_points or excursion.
 	Kind     string `json:"kind"`
 	Stage    string `json:"stage,omitempty"`
 	Resource string `json:"resource,omitempty"`

@@ -29,6 +29,9 @@ type Observations struct {
 	// is n from "i/n" (0 when unsharded or unknown).
 	Shards         []string `json:"shards,omitempty"`
 	ShardsExpected int      `json:"shards_expected,omitempty"`
+	// ShardDetails is what each shard reported (sharded runs only): the
+	// analyzer finds a dead or late shard and the load it did not send.
+	ShardDetails []ShardObservation `json:"shard_details,omitempty"`
 	// Stages in start order, with the histogram buckets over each window.
 	Stages []StageObservation `json:"stages"`
 	// Series is the whole run at StepMs resolution.
