@@ -177,6 +177,9 @@ type observer struct {
 	grid []time.Time
 	// runSel scopes the runner's series to the run.
 	runSel string
+	// loadWindow is the range of the rates behind each load point; the
+	// resources' gauges are averaged over the same range (see resources).
+	loadWindow time.Duration
 }
 
 func grid(start, end time.Time, step time.Duration) []time.Time {
@@ -441,6 +444,7 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 	if win == 0 {
 		win = max(2*ob.cfg.Step, minRateWindow)
 	}
+	ob.loadWindow = win
 	sub := fmt.Sprintf("[%s:%s]", pmodel.Duration(win), pmodel.Duration(ob.cfg.Step))
 	// rate of the sum over every series of the run (see Observe).
 	rate := func(selector, by string) (string, error) {
@@ -791,6 +795,7 @@ func (ob *observer) serverLoad(ctx context.Context, o *model.Observations) error
 	if win == 0 {
 		win = max(2*ob.cfg.Step, serverRateWindow)
 	}
+	ob.loadWindow = win
 	errSel := ""
 	if status != "" {
 		errSel = "{" + status + `=~"5.."}`
@@ -1002,6 +1007,26 @@ func (ob *observer) resources(ctx context.Context, o *model.Observations) error 
 		}
 		for _, n := range d.Notes {
 			ob.log.Debug("resource note", "kind", d.Kind, "note", n)
+		}
+	}
+	if ob.loadWindow > 0 {
+		// A load point is a rate over the window ending at its time, so it
+		// describes the middle of that window; an instantaneous gauge read
+		// at the same time runs ahead of it by half a window, and on a ramp
+		// a resource would seem to saturate at a load lower than it did.
+		// Averaging the gauges over the same window aligns the two.
+		for i := range det {
+			q := &det[i].Queries
+			for _, p := range []*string{&q.Usage, &q.Utilization, &q.Saturation} {
+				if *p == "" {
+					continue
+				}
+				sm, err := smoothGauges(*p, ob.loadWindow)
+				if err != nil {
+					return fmt.Errorf("could not observe the resources: %w", err)
+				}
+				*p = sm
+			}
 		}
 	}
 	series, err := CollectResources(ctx, ob.src, det, Range{Start: ob.cfg.Start, End: ob.cfg.End, Step: ob.cfg.Step})

@@ -185,3 +185,56 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// smoothGauges rewrites query so that every instant vector selector outside
+// a range (a gauge read at one time) becomes its average over window:
+// x / y becomes avg_over_time(x[window]) / avg_over_time(y[window]).
+// Selectors already inside a range selector or a subquery (rate(x[1m]))
+// are left as they are.
+func smoothGauges(query string, window time.Duration) (string, error) {
+	expr, err := ParseQuery(query)
+	if err != nil {
+		return "", err
+	}
+	if window <= 0 {
+		return expr.String(), nil
+	}
+	return smoothExpr(expr, window).String(), nil
+}
+
+func smoothExpr(e parser.Expr, window time.Duration) parser.Expr {
+	switch n := e.(type) {
+	case *parser.VectorSelector:
+		return &parser.Call{
+			Func: parser.Functions["avg_over_time"],
+			Args: parser.Expressions{&parser.MatrixSelector{VectorSelector: n, Range: window}},
+		}
+	case *parser.AggregateExpr:
+		n.Expr = smoothExpr(n.Expr, window)
+		if n.Param != nil {
+			n.Param = smoothExpr(n.Param, window)
+		}
+	case *parser.BinaryExpr:
+		n.LHS = smoothExpr(n.LHS, window)
+		n.RHS = smoothExpr(n.RHS, window)
+	case *parser.ParenExpr:
+		n.Expr = smoothExpr(n.Expr, window)
+	case *parser.UnaryExpr:
+		n.Expr = smoothExpr(n.Expr, window)
+	case *parser.StepInvariantExpr:
+		n.Expr = smoothExpr(n.Expr, window)
+	case *parser.Call:
+		for i, a := range n.Args {
+			// Functions over instant vectors only (clamp, abs, ...): a
+			// range argument is a MatrixSelector or SubqueryExpr and is
+			// left alone; scalar and string arguments are not selectors.
+			if i < len(n.Func.ArgTypes) && n.Func.ArgTypes[i] == parser.ValueTypeVector {
+				n.Args[i] = smoothExpr(a, window)
+			} else if n.Func.Variadic != 0 && i >= len(n.Func.ArgTypes) && len(n.Func.ArgTypes) > 0 &&
+				n.Func.ArgTypes[len(n.Func.ArgTypes)-1] == parser.ValueTypeVector {
+				n.Args[i] = smoothExpr(a, window)
+			}
+		}
+	}
+	return e
+}

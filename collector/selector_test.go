@@ -202,3 +202,33 @@ func TestQuerySelectorsListsSelectorsAndMetrics(t *testing.T) {
 		t.Errorf("metrics = %q", names)
 	}
 }
+
+func TestSmoothGaugesAveragesInstantSelectorsOverTheWindow(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"a bare gauge is averaged", `pgxpool_acquired_conns{job="a"}`, `avg_over_time(pgxpool_acquired_conns{job="a"}[10s])`},
+		{"both sides of a ratio are averaged", `sum(go_sql_in_use_connections) / sum(go_sql_max_open_connections)`,
+			`sum(avg_over_time(go_sql_in_use_connections[10s])) / sum(avg_over_time(go_sql_max_open_connections[10s]))`},
+		{"a selector inside a range is left alone", `sum(rate(process_cpu_seconds_total[1m]))`, `sum(rate(process_cpu_seconds_total[1m]))`},
+		{"the vector argument of a function is averaged, its scalar is not", `clamp_max(redis_connected_clients, 5)`,
+			`clamp_max(avg_over_time(redis_connected_clients[10s]), 5)`},
+		{"a quantile over rates is left alone", `histogram_quantile(0.9, sum by (le) (rate(x_bucket[30s])))`,
+			`histogram_quantile(0.9, sum by (le) (rate(x_bucket[30s])))`},
+		{"a number stays a number", `vector(20)`, `vector(20)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := smoothGauges(tc.in, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("smoothGauges(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	if _, err := smoothGauges(`sum(`, time.Second); err == nil {
+		t.Error("a query that does not parse gave no error")
+	}
+}
