@@ -15,13 +15,14 @@ import (
 	"github.com/headroom-sh/headroom/analyzer"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/report"
 )
 
 func init() {
 	register(&command{
 		name:    "analyze",
 		summary: "find where the system breaks and which resource saturates first, from a run or any Prometheus window",
-		usage:   "(--run run.json | --prometheus URL --from T --to T --selector S) [--slo-p95 800ms] [--max-error-rate 5%] [--out analysis.json] [--format table|json|markdown]",
+		usage:   "(--run run.json | --prometheus URL --from T --to T --selector S) [--slo-p95 800ms] [--max-error-rate 5%] [--out analysis.json] [--format table|json|markdown] [--report DIR] [--push-gauges URL --service NAME]",
 		example: `# Analyze a finished run from the metrics it recorded (embedded store or Prometheus):
 headroom analyze --run run.json --out analysis.json
 
@@ -32,7 +33,11 @@ headroom analyze --prometheus http://127.0.0.1:9090 --selector '{job="checkout"}
   --from 2026-01-02T15:00:00Z --to 2026-01-02T15:30:00Z --slo-p95 500ms
 
 # For scripts: the breaking point's RPS and the bottleneck's kind
-headroom analyze --run run.json --format json | jq '.breaking_point.rps, .bottleneck.resource'`,
+headroom analyze --run run.json --format json | jq '.breaking_point.rps, .bottleneck.resource'
+
+# The report a lead can forward, and the service gauges for the alerts:
+headroom analyze --run run.json --report report/ --service checkout --peak-rps 180 \
+  --push-gauges http://127.0.0.1:9090/api/v1/write`,
 		run: runAnalyze,
 	})
 }
@@ -43,6 +48,9 @@ type analyzeFlags struct {
 	maxErrorRate, saturation                                             string
 	selectorFor, limitFor, promHeaders                                   stringList
 	bearerTokenFile                                                      string
+	report, pushGauges, service                                          string
+	pushHeaders                                                          stringList
+	peakRPS, targetHeadroom                                              float64
 	sloP95, step, rateWindow, timeout                                    time.Duration
 }
 
@@ -69,6 +77,12 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&f.timeout, "prometheus-timeout", collector.DefaultPrometheusTimeout, "timeout of each request to Prometheus")
 	fs.StringVar(&f.bearerTokenFile, "prometheus-bearer-token-file", "", "`FILE` holding a bearer token for Prometheus")
 	fs.Var(&f.promHeaders, "prometheus-header", "`'Name: value'` header sent to Prometheus, e.g. 'X-Scope-OrgID: tenant-1' (repeatable)")
+	fs.StringVar(&f.report, "report", "", "write report.md, report.json and report.html (charts, no network needed) to `DIR`")
+	fs.StringVar(&f.pushGauges, "push-gauges", "", "remote-write the service gauges (capacity, headroom, bottleneck) once to this `URL`, such as http://127.0.0.1:9090/api/v1/write")
+	fs.Var(&f.pushHeaders, "push-gauges-header", "header sent with --push-gauges, 'Name: value' (repeatable)")
+	fs.StringVar(&f.service, "service", "", "`name` the report and the gauges are filed under (the gauges' service label; required with --push-gauges)")
+	fs.Float64Var(&f.peakRPS, "peak-rps", 0, "with --push-gauges: the service's observed peak traffic in requests/s, for headroom_headroom_ratio")
+	fs.Float64Var(&f.targetHeadroom, "target-headroom", model.DefaultTargetHeadroomRatio, "with --push-gauges: the spare capacity wanted over the peak (0.20 = 20%)")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
 	}
@@ -89,7 +103,23 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("analyze: --out: %w", err)
 		}
 	}
-	a, err := analyzeWindow(ctx, e, &f, opts)
+	if f.pushGauges != "" && strings.TrimSpace(f.service) == "" {
+		return errors.New("analyze: --push-gauges needs --service NAME: the gauges are filed under a service label")
+	}
+	if f.pushHeaders != nil && f.pushGauges == "" {
+		return errors.New("analyze: --push-gauges-header needs --push-gauges URL")
+	}
+	if !(f.peakRPS >= 0) || math.IsInf(f.peakRPS, 0) {
+		return fmt.Errorf("analyze: --peak-rps %v: expected requests/s ≥ 0", f.peakRPS)
+	}
+	if !(f.targetHeadroom > 0) || f.targetHeadroom > 10 {
+		return fmt.Errorf("analyze: --target-headroom %v: expected a fraction greater than 0 such as 0.2 (20%% spare capacity)", f.targetHeadroom)
+	}
+	pushHdrs, err := parseHeaderFlags("--push-gauges-header", f.pushHeaders)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	a, obs, run, err := analyzeWindowObs(ctx, e, &f, opts)
 	if err != nil {
 		return err
 	}
@@ -98,6 +128,20 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("analyze: %w", err)
 		}
 		e.log.Info("wrote the analysis", "path", f.out)
+	}
+	if f.report != "" {
+		in := model.ReportInput{Service: f.service, GeneratedAt: time.Now().UTC(), Analysis: &a, Observations: obs, Run: run}
+		if err := writeReport(f.report, in); err != nil {
+			return fmt.Errorf("analyze: --report: %w", err)
+		}
+		e.log.Info("wrote the report", "path", filepath.Join(f.report, reportHTMLFile))
+	}
+	if f.pushGauges != "" {
+		g := report.GaugeInput{Service: f.service, Analysis: &a, PeakRPS: f.peakRPS, TargetHeadroomRatio: f.targetHeadroom}
+		if err := pushGauges(ctx, e, f.pushGauges, pushHdrs, g); err != nil {
+			return fmt.Errorf("analyze: --push-gauges: %w", err)
+		}
+		e.log.Info("pushed the service gauges", "url", f.pushGauges, "service", f.service)
 	}
 	switch f.format {
 	case "json":
@@ -148,35 +192,42 @@ func parseFraction(s string) (float64, error) {
 // analyzeWindow reads the run (if any), opens the metrics source, observes
 // the window and analyzes it.
 func analyzeWindow(ctx context.Context, e *env, f *analyzeFlags, opts analyzer.Options) (model.Analysis, error) {
+	a, _, _, err := analyzeWindowObs(ctx, e, f, opts)
+	return a, err
+}
+
+// analyzeWindowObs is analyzeWindow that also returns the series the
+// analysis was made from and the run (nil without --run), for the report.
+func analyzeWindowObs(ctx context.Context, e *env, f *analyzeFlags, opts analyzer.Options) (model.Analysis, *model.Observations, *model.Run, error) {
 	var run *model.Run
 	var runDir string
 	var err error
 	if f.runFile != "" {
 		if run, err = readRunFile(f.runFile); err != nil {
-			return model.Analysis{}, fmt.Errorf("analyze: --run: %w", err)
+			return model.Analysis{}, nil, nil, fmt.Errorf("analyze: --run: %w", err)
 		}
 		runDir = filepath.Dir(f.runFile)
 	} else if f.prometheus == "" {
-		return model.Analysis{}, errors.New("analyze: nothing to analyze: pass --run run.json, or --prometheus URL with --from and --to (see 'headroom analyze --help')")
+		return model.Analysis{}, nil, nil, errors.New("analyze: nothing to analyze: pass --run run.json, or --prometheus URL with --from and --to (see 'headroom analyze --help')")
 	}
 	now := time.Now()
 	start, end, err := analyzeWindowBounds(f, run, now)
 	if err != nil {
-		return model.Analysis{}, err
+		return model.Analysis{}, nil, nil, err
 	}
 	sel, err := analyzeSelectors(f, run)
 	if err != nil {
-		return model.Analysis{}, err
+		return model.Analysis{}, nil, nil, err
 	}
 	cat := collector.DefaultCatalog()
 	if f.catalog != "" {
 		if cat, err = collector.LoadCatalog(f.catalog); err != nil {
-			return model.Analysis{}, fmt.Errorf("analyze: --catalog: %w", err)
+			return model.Analysis{}, nil, nil, fmt.Errorf("analyze: --catalog: %w", err)
 		}
 	}
 	src, where, closeSrc, err := analyzeSource(e, f, run, runDir)
 	if err != nil {
-		return model.Analysis{}, err
+		return model.Analysis{}, nil, nil, err
 	}
 	defer func() {
 		if err := closeSrc(); err != nil {
@@ -203,13 +254,13 @@ func analyzeWindow(ctx context.Context, e *env, f *analyzeFlags, opts analyzer.O
 	e.log.Debug("observing", "source", where, "selector", sel.Default, "from", start, "to", end, "run_id", cfg.RunID)
 	obs, err := collector.Observe(ctx, src, cfg)
 	if err != nil {
-		return model.Analysis{}, fmt.Errorf("analyze: %s: %w", where, err)
+		return model.Analysis{}, nil, nil, fmt.Errorf("analyze: %s: %w", where, err)
 	}
 	a, err := analyzer.Analyze(obs, opts)
 	if err != nil {
-		return model.Analysis{}, fmt.Errorf("analyze: %w", err)
+		return model.Analysis{}, nil, nil, fmt.Errorf("analyze: %w", err)
 	}
-	return a, nil
+	return a, &obs, run, nil
 }
 
 // analyzeWindowBounds decides the window: the flags, else the run's.

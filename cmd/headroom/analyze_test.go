@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -269,7 +273,10 @@ func TestAnalyzeARunInARealPrometheus(t *testing.T) {
 	if err := writeJSONFile(path, res); err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := runCLI(t, "analyze", "--run", path, "--step", "1s", "--rate-window", "2s", "--slo-p95", "50ms", "--format", "json")
+	reportDir := filepath.Join(t.TempDir(), "report")
+	service := fmt.Sprintf("analyze-test-%d", time.Now().UnixNano())
+	stdout, err := runCLI(t, "analyze", "--run", path, "--step", "1s", "--rate-window", "2s", "--slo-p95", "50ms", "--format", "json",
+		"--report", reportDir, "--service", service, "--peak-rps", "100", "--push-gauges", promURL+"/api/v1/write")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,4 +309,60 @@ func TestAnalyzeARunInARealPrometheus(t *testing.T) {
 		t.Errorf("bottleneck %q with %d kinds missing: nothing of the application was scraped, so it is unknown", a.Bottleneck.Resource, len(a.Missing))
 	}
 	t.Logf("%s", a.Verdict)
+
+	// --report wrote the page with its charts, of this analysis.
+	page, err := os.ReadFile(filepath.Join(reportDir, "report.html"))
+	if err != nil {
+		t.Fatalf("--report wrote no report.html: %v", err)
+	}
+	if !strings.Contains(string(page), "<svg") || !strings.Contains(string(page), a.RunID) {
+		t.Errorf("report.html has no chart or does not name run %s", a.RunID)
+	}
+	// --push-gauges put the capacity (the breaking point's RPS) and the
+	// headroom over the 100 RPS peak into Prometheus.
+	if a.BreakingPoint != nil {
+		want := a.BreakingPoint.RPS
+		q := fmt.Sprintf(`headroom_headroom_ratio{service=%q}`, service)
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			v, ok := promInstant(t, promURL, q)
+			if ok {
+				if math.Abs(v-(want/100-1)) > 1e-6 {
+					t.Errorf("%s = %v, want capacity %.2f / peak 100 − 1 = %v", q, v, want, want/100-1)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is not in Prometheus at %s after --push-gauges", q, promURL)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// promInstant runs an instant query and returns the value of its only
+// series.
+func promInstant(t *testing.T, promURL, q string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string
+		Data   struct {
+			Result []struct {
+				Value [2]any
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Status != "success" || len(body.Data.Result) != 1 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(fmt.Sprint(body.Data.Result[0].Value[1]), 64)
+	return v, err == nil
 }

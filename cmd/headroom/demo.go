@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		name:    "demo",
 		summary: "the whole pipeline on the checkout demo: staged load, metrics, breaking point and bottleneck",
-		usage:   "[--out DIR] [--pool N] [--order-db-ms MS] [--time-scale F] | --target URL --prometheus URL --selector S",
+		usage:   "[--out DIR] [--report DIR] [--pool N] [--order-db-ms MS] [--time-scale F] | --target URL --prometheus URL --selector S",
 		example: `# Everything in-process, only Go needed: the checkout demo on its simulated
 # backend (pool 20, 40 ms per order: capacity 500 orders/s), the launch ramp
 # 10 → 50 → 200 → 500 VUs, the embedded metrics store, the analysis:
@@ -92,12 +92,12 @@ func demoScenario(target string, scale float64) *model.Scenario {
 }
 
 type demoFlags struct {
-	out, target, prometheus, selector string
-	pool                              int
-	orderDBMs                         int
-	timeScale                         float64
-	sloP95                            time.Duration
-	quiet                             bool
+	out, target, prometheus, selector, report string
+	pool                                      int
+	orderDBMs                                 int
+	timeScale                                 float64
+	sloP95                                    time.Duration
+	quiet                                     bool
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
@@ -112,6 +112,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.target, "target", "", "run against this deployment instead of the in-process demo (needs --prometheus)")
 	fs.StringVar(&f.prometheus, "prometheus", "", "with --target: the Prometheus that scrapes the target and accepts remote write")
 	fs.StringVar(&f.selector, "selector", `{job="checkout"}`, "with --target: label selector of the target's series")
+	fs.StringVar(&f.report, "report", "", "`DIR` for report.md, report.json and report.html (default: OUT/report)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
@@ -192,7 +193,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := analyzeWindow(ctx, e, &af, opts)
+	a, obs, run, err := analyzeWindowObs(ctx, e, &af, opts)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -206,32 +207,17 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "\nExpected capacity (pool size / hold time): %.0f orders/s; found %.0f requests/s (%+.1f%%).\n",
 			expected, found, 100*(found/expected-1))
 	}
-	reportDir := filepath.Join(f.out, "report")
-	if err := demoReport(ctx, e, runFile, &a, reportDir); err != nil {
-		return fmt.Errorf("demo: %w", err)
+	reportDir := f.report
+	if reportDir == "" {
+		reportDir = filepath.Join(f.out, "report")
+	}
+	in := model.ReportInput{Title: "Checkout demo: capacity report", Service: "checkout", GeneratedAt: time.Now().UTC(), Analysis: &a, Observations: obs, Run: run}
+	if err := writeReport(reportDir, in); err != nil {
+		return fmt.Errorf("demo: --report: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "\nWrote %s, %s, %s (metrics store), %s and the report %s.\n",
 		scFile, runFile, filepath.Join(f.out, "run.tsdb"), af.out, filepath.Join(reportDir, reportHTMLFile))
 	return nil
-}
-
-// demoReport writes the HTML, Markdown and JSON report of the demo's
-// analysis, with each resource drawn against load from the metrics store.
-func demoReport(ctx context.Context, e *env, runFile string, a *model.Analysis, dir string) error {
-	run, err := readRunFile(runFile)
-	if err != nil {
-		return err
-	}
-	in := model.ReportInput{Title: "Checkout demo: capacity report", Service: "checkout", GeneratedAt: time.Now().UTC(), Analysis: a, Run: run}
-	if run.Metrics != nil {
-		obs, err := reportObserve(ctx, e, runFile, run, a)
-		if err != nil {
-			e.log.Warn("could not read the run's series again; the report's resource charts are left out", "err", err)
-		} else {
-			in.Observations = obs
-		}
-	}
-	return writeReport(dir, in)
 }
 
 // demoCapacity is the throughput the analysis found the system carries:

@@ -22,13 +22,16 @@ func init() {
 	register(&command{
 		name:    "plan",
 		summary: "turn an analysis into a capacity plan: changes, costs and assumptions",
-		usage:   "--analysis analysis.json --topology topology.yaml (--target-multiplier N | --target-rps R) [flags]",
+		usage:   "--analysis analysis.json --topology topology.yaml (--target-multiplier N | --target-rps R) [--out DIR] [--report DIR] [flags]",
 		example: `# We expect 3× today's traffic; what do we need and what does it cost?
 headroom plan --analysis analysis.json --topology examples/topology.yaml --target-multiplier 3
 
 # A target rate, a stricter SLO, negotiated prices, plan.md and plan.json in plans/:
 headroom plan --analysis analysis.json --topology topology.yaml --target-rps 540 \
   --slo-p95 500ms --max-error-rate 0.01 --prices our-prices.yaml --out plans/
+
+# The plan with the analysis's charts, as a report a lead can forward:
+headroom plan --analysis analysis.json --topology topology.yaml --target-multiplier 3 --report report/
 
 # The plan as JSON on stdout:
 headroom plan --analysis analysis.json --topology topology.yaml --target-multiplier 3 --format json | jq .totals`,
@@ -38,6 +41,7 @@ headroom plan --analysis analysis.json --topology topology.yaml --target-multipl
 
 type planCmdFlags struct {
 	analysis, topology, prices, out, format, prometheus string
+	report                                              string
 	multiplier, targetRPS, maxErrorRate, headroom       float64
 	sloP95                                              durationValue
 }
@@ -57,6 +61,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.out, "out", "", "`directory` to write plan.md and plan.json to (default: print to stdout)")
 	fs.StringVar(&f.format, "format", "markdown", "stdout `format`: markdown or json")
 	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus `URL` for the topology's baseline queries (overrides baseline.prometheus)")
+	fs.StringVar(&f.report, "report", "", "also write report.md, report.json and report.html (the analysis's charts and the plan) to `DIR`")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
 	}
@@ -118,6 +123,13 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	}
 	js = append(js, '\n')
 	md := planner.Markdown(p)
+	if f.report != "" {
+		in := model.ReportInput{Service: topo.Service, GeneratedAt: time.Now().UTC(), Analysis: a, Plan: p}
+		if err := writeReport(f.report, in); err != nil {
+			return fmt.Errorf("plan: --report: %w", err)
+		}
+		e.log.Info("wrote the report", "path", filepath.Join(f.report, reportHTMLFile))
+	}
 	if f.out != "" {
 		if err := os.MkdirAll(f.out, 0o755); err != nil {
 			return fmt.Errorf("plan: could not create %q: %w", f.out, err)

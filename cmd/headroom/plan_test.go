@@ -98,6 +98,33 @@ func TestPlanWritesPlanMarkdownAndJSONForTheLaunchStory(t *testing.T) {
 	}
 }
 
+func TestPlanReportHoldsTheAnalysisChartsAndThePlan(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "report")
+	if _, _, err := runPlanCmd(t, "plan", "--analysis", launchAnalysisJSON(t), "--topology", exampleTopology, "--target-multiplier", "3", "--report", dir); err != nil {
+		t.Fatal(err)
+	}
+	var r model.Report
+	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Service != "checkout" {
+		t.Errorf("report.json service = %q, want the topology's checkout", r.Service)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "db.r5.xlarge", "585.46"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q (the charts and the plan's changes and costs)", want)
+		}
+	}
+}
+
 func TestPlanPrintsJSONOrMarkdownToStdout(t *testing.T) {
 	a := launchAnalysisJSON(t)
 	out, _, err := runPlanCmd(t, "plan", "--analysis", a, "--topology", exampleTopology, "--target-rps", "540", "--format", "json")
