@@ -21,6 +21,10 @@ func TestParseDuration(t *testing.T) {
 		"zero is allowed (instant stage jumps)":  {"0s", 0},
 		"a bare zero is allowed":                 {"0", 0},
 		"a very long but representable duration": {"2000h", 2000 * time.Hour},
+		"days, as Prometheus writes them":        {"7d", 7 * 24 * time.Hour},
+		"weeks":                                  {"1w", 7 * 24 * time.Hour},
+		"weeks, days and a Go duration":          {"1w2d3h", 9*24*time.Hour + 3*time.Hour},
+		"days and minutes":                       {"1d30m", 24*time.Hour + 30*time.Minute},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -44,6 +48,10 @@ func TestParseDurationRejects(t *testing.T) {
 		"NaN, which would become a negative value": {"NaN", "invalid duration"},
 		"infinity":                       {"inf", "invalid duration"},
 		"a number of seconds past int64": {"1e300", "invalid duration"},
+		"days in the wrong order":        {"1d1w", "invalid duration"},
+		"a unit without a number":        {"d", "invalid duration"},
+		"a negative part after days":     {"1d-5s", "invalid duration"},
+		"days past int64":                {"999999999999d", "invalid duration"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -71,6 +79,9 @@ func TestFormatDuration(t *testing.T) {
 		36*time.Hour + time.Minute:         "36h1m",
 		30 * time.Second:                   "30s",
 		time.Minute + 500*time.Millisecond: "1m0.5s",
+		7 * 24 * time.Hour:                 "7d",
+		24 * time.Hour:                     "1d",
+		25 * time.Hour:                     "25h",
 	}
 	for d, want := range cases {
 		got := FormatDuration(d)
