@@ -14,16 +14,17 @@ import (
 	"github.com/headroom-sh/headroom/model"
 )
 
-// Names of the service gauges (ARCHITECTURE.md, "Service gauges"). Each is
-// labelled by service; the bottleneck's also by resource.
+// Names of the service gauges (ARCHITECTURE.md, "Service gauges"), the
+// same as model's. Each is labelled by service; the bottleneck's also by
+// resource.
 const (
-	GaugeCapacityRPS         = "headroom_capacity_rps"
-	GaugePeakRPS             = "headroom_peak_rps"
-	GaugeTargetRPS           = "headroom_target_rps"
-	GaugeHeadroomRatio       = "headroom_headroom_ratio"
-	GaugeTargetHeadroomRatio = "headroom_target_headroom_ratio"
-	GaugeBottleneckInfo      = "headroom_bottleneck_info"
-	GaugeLastReview          = "headroom_last_review_timestamp_seconds"
+	GaugeCapacityRPS         = model.GaugeCapacityRPS
+	GaugePeakRPS             = model.GaugePeakRPS
+	GaugeTargetRPS           = model.GaugeTargetRPS
+	GaugeHeadroomRatio       = model.GaugeHeadroomRatio
+	GaugeTargetHeadroomRatio = model.GaugeTargetHeadroomRatio
+	GaugeBottleneckInfo      = model.GaugeBottleneckInfo
+	GaugeLastReview          = model.GaugeLastReview
 )
 
 // ErrGaugeInput is wrapped by every error about a bad GaugeInput.
