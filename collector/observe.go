@@ -373,41 +373,91 @@ func (ob *observer) runnerWindows(ctx context.Context) ([]window, error) {
 	if len(ws) > 0 {
 		return ws, nil
 	}
-	q, err := scoped(`max by (stage) (`+metricStageActive+`)`, ob.runSel)
+	first, last, err := ob.stageActivity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := ob.matrix(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range m {
-		var first, last time.Time
-		for _, p := range s.Values {
-			if p.Value >= 1 {
-				t := p.Timestamp.Time()
-				if first.IsZero() {
-					first = t
-				}
-				last = t
-			}
-		}
-		if first.IsZero() {
-			continue
-		}
+	for name, f := range first {
 		// The gauge is seen at the first flush after the stage started; a
 		// stage already running when the window starts is cut there.
-		start := first.Add(-ob.cfg.Step)
+		start := f.Add(-ob.cfg.Step)
 		if start.Before(ob.cfg.Start) {
 			start = ob.cfg.Start
 		}
-		ws = append(ws, window{name: string(s.Metric["stage"]), start: start, end: last})
+		ws = append(ws, window{name: name, start: start, end: last[name]})
 	}
-	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
+	sort.Slice(ws, func(i, j int) bool {
+		if !ws[i].start.Equal(ws[j].start) {
+			return ws[i].start.Before(ws[j].start)
+		}
+		return ws[i].name < ws[j].name
+	})
 	if len(ws) > 0 {
 		ob.log.Debug("stage windows derived from headroom_stage_active", "stages", len(ws), "resolution", ob.cfg.Step)
 	}
 	return ws, nil
+}
+
+// stageActivity returns, per stage, the first and the last grid point at
+// which any shard's headroom_stage_active says 1.
+//
+// A runner that dies writes no final 0 and remote write sends no staleness
+// marker, so an instant selector would keep its last sample, 1 for the
+// stage it died in, for the whole lookback (5 minutes). A sample is
+// therefore believed only until the series' next sample, and a series' last
+// sample only at the first grid point at or after it. The queries run past
+// the window's end so that a run still going on there keeps its stage.
+func (ob *observer) stageActivity(ctx context.Context) (first, last map[string]time.Time, err error) {
+	q, err := scoped(`max by (stage, shard) (`+metricStageActive+`)`, ob.runSel)
+	if err != nil {
+		return nil, nil, err
+	}
+	tq, err := scoped(`max by (stage, shard) (timestamp(`+metricStageActive+`))`, ob.runSel)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := Range{Start: ob.cfg.Start, End: ob.cfg.End.Add(max(2*ob.cfg.Step, minRateWindow)), Step: ob.cfg.Step}
+	vals, err := ob.src.QueryRange(ctx, q, r)
+	if err != nil && !errors.Is(err, ErrNoSamples) {
+		return nil, nil, fmt.Errorf("could not observe the window: %w", err)
+	}
+	stamps, err := ob.src.QueryRange(ctx, tq, r)
+	if err != nil && !errors.Is(err, ErrNoSamples) {
+		return nil, nil, fmt.Errorf("could not observe the window: %w", err)
+	}
+	type key struct{ stage, shard string }
+	ts := map[key]map[pmodel.Time]float64{}
+	latest := map[key]float64{}
+	for _, s := range stamps {
+		k := key{string(s.Metric["stage"]), string(s.Metric["shard"])}
+		ts[k] = map[pmodel.Time]float64{}
+		for _, p := range s.Values {
+			ts[k][p.Timestamp] = float64(p.Value)
+			latest[k] = math.Max(latest[k], float64(p.Value))
+		}
+	}
+	first, last = map[string]time.Time{}, map[string]time.Time{}
+	step := ob.cfg.Step.Seconds()
+	for _, s := range vals {
+		k := key{string(s.Metric["stage"]), string(s.Metric["shard"])}
+		for _, p := range s.Values {
+			t := p.Timestamp.Time()
+			if p.Value < 1 || t.After(ob.cfg.End) {
+				continue
+			}
+			at, ok := ts[k][p.Timestamp]
+			if !ok || at >= latest[k] && float64(p.Timestamp)/1000-at >= step {
+				continue
+			}
+			if f, ok := first[k.stage]; !ok || t.Before(f) {
+				first[k.stage] = t
+			}
+			if t.After(last[k.stage]) {
+				last[k.stage] = t
+			}
+		}
+	}
+	return first, last, nil
 }
 
 // runnerLoad reads the stages and the series from the runner's metrics.

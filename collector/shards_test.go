@@ -229,3 +229,28 @@ func TestObserveShardsListsAShardThatNeverReported(t *testing.T) {
 		t.Errorf("warnings = %+v", ws)
 	}
 }
+
+// A runner that dies writes no final 0 to headroom_stage_active, and remote
+// write sends no staleness marker, so Prometheus's 5-minute lookback would
+// keep its last stage "active" to the end of the window. Without run.json's
+// stages, the stage windows must end where the live shards say.
+func TestStageWindowsIgnoreADeadShardsLastStage(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	start := time.Date(2025, 6, 1, 13, 0, 0, 0, time.UTC)
+	// Shard 1 dies in "high", 25 s in; "high" still runs to 40 s.
+	writeShardedRun(t, s, start, "stretch", 1, 25*time.Second)
+	o, err := Observe(context.Background(), s, ObserveConfig{
+		RunID: "stretch", Start: start, End: start.Add(60 * time.Second), Step: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, st := range o.Stages {
+		got = append(got, st.Name+" "+st.Start.Sub(start).String()+"–"+st.End.Sub(start).String())
+	}
+	want := []string{"low 0s–20s", "high 20s–40s", "hold 40s–1m0s"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("stage windows = %q, want %q", got, want)
+	}
+}
