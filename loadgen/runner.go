@@ -42,6 +42,14 @@ type Config struct {
 	RunID string
 	// Shard is this runner's part of a sharded run; default 0/1.
 	Shard Shard
+	// Aggregate, in a sharded run (Shard.Count > 1), evaluates the
+	// thresholds over every shard together from the metrics backend the
+	// sinks write to: its values decide abortOnFail and the final verdict.
+	// Nil means each shard judges its own requests.
+	Aggregate AggregateThresholds
+	// AggregateInterval is how often abortOnFail thresholds are evaluated
+	// through Aggregate; default 5s.
+	AggregateInterval time.Duration
 	// Sinks receive a snapshot of the metrics every FlushInterval and once
 	// at the end of the run.
 	Sinks []Sink
@@ -87,6 +95,9 @@ func (c *Config) defaults() error {
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = 5 * time.Second
+	}
+	if c.AggregateInterval <= 0 {
+		c.AggregateInterval = 5 * time.Second
 	}
 	if c.SeriesInterval <= 0 {
 		c.SeriesInterval = 5 * time.Second
@@ -158,7 +169,9 @@ type Runner struct {
 	hardCtx    context.Context
 	hardCancel context.CancelFunc
 	abortCh    chan *thresholdRT
-	done       atomic.Bool
+	// aggWarn says once why a threshold is not judged over every shard.
+	aggWarn warnOnce
+	done    atomic.Bool
 
 	vuSeq     atomic.Int64
 	totalVUs  atomic.Int64

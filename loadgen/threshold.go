@@ -57,9 +57,15 @@ func (r *Runner) hasAbortThresholds() bool {
 }
 
 // abortLoop evaluates abortOnFail thresholds every second once their
-// delayAbortEval has passed, and reports the first that fails.
+// delayAbortEval has passed, and reports the first that fails. In a sharded
+// run with Config.Aggregate they are evaluated over every shard, every
+// AggregateInterval.
 func (r *Runner) abortLoop(ctx context.Context) {
-	tk := time.NewTicker(time.Second)
+	every := time.Second
+	if r.aggregated() {
+		every = r.cfg.AggregateInterval
+	}
+	tk := time.NewTicker(every)
 	defer tk.Stop()
 	for {
 		select {
@@ -68,13 +74,17 @@ func (r *Runner) abortLoop(ctx context.Context) {
 		case <-tk.C:
 		}
 		el := r.elapsed()
+		down := false
 		for _, t := range r.thresholds {
 			if !t.t.AbortOnFail || el < t.t.DelayAbortEval.D() {
 				continue
 			}
-			obs, n := r.observe(t, el)
+			obs, n, agg := r.judge(ctx, t, el, &down)
 			if n == 0 || t.expr.Eval(obs) {
 				continue
+			}
+			if agg {
+				r.log.Warn("a threshold failed over every shard of the run; aborting", "threshold", t.key, "expr", t.t.Expr, "observed", obs)
 			}
 			select {
 			case r.abortCh <- t:
@@ -270,11 +280,14 @@ func (r *Runner) matchCheck(tags map[string]string, k checkKey) bool {
 	return true
 }
 
-// evalThresholds evaluates every threshold over the whole run.
+// evalThresholds evaluates every threshold over the whole run: in a
+// sharded run with Config.Aggregate, over every shard, as the backend holds
+// them after this shard's final flush.
 func (r *Runner) evalThresholds(elapsed time.Duration, aborted *thresholdRT) []model.ThresholdResult {
 	out := make([]model.ThresholdResult, 0, len(r.thresholds))
+	down := false
 	for _, t := range r.thresholds {
-		obs, _ := r.observe(t, elapsed)
+		obs, _, agg := r.judge(context.Background(), t, elapsed, &down)
 		pass := t.expr.Eval(obs)
 		out = append(out, model.ThresholdResult{
 			Metric:      t.key,
@@ -283,6 +296,7 @@ func (r *Runner) evalThresholds(elapsed time.Duration, aborted *thresholdRT) []m
 			Passed:      pass && t != aborted,
 			AbortOnFail: t.t.AbortOnFail,
 			Aborted:     t == aborted,
+			Aggregate:   agg,
 		})
 	}
 	return out

@@ -158,6 +158,9 @@ type ThresholdResult struct {
 	AbortOnFail bool    `json:"abort_on_fail,omitempty"`
 	// Aborted is true on the threshold that stopped the run.
 	Aborted bool `json:"aborted,omitempty"`
+	// Aggregate is true when Observed is over every shard of a sharded run,
+	// read from the metrics backend, rather than this runner's own requests.
+	Aggregate bool `json:"aggregate,omitempty"`
 }
 
 // Passed reports whether every threshold passed.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/term"
 
+	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/scenario"
@@ -100,7 +101,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.target, "target", "", "base URL of the API under test; overrides the scenario's target")
 	fs.StringVar(&f.out, "out", "run.json", "where to write the run's results (run.json); empty to skip")
 	fs.StringVar(&f.runID, "run-id", "", "run id labelling every series (default: start time and a random suffix); give all shards of a run the same id")
-	fs.StringVar(&f.shard, "shard", "0/1", "this runner's shard of a distributed run, INDEX/COUNT with INDEX from 0, such as 2/4")
+	fs.StringVar(&f.shard, "shard", "0/1", "this runner's shard of a distributed run, INDEX/COUNT with INDEX from 0, such as 2/4; with --prometheus (or a --remote-write URL ending in /api/v1/write) thresholds are judged over every shard, from Prometheus every 5s")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve the load metrics on http://ADDR/metrics during the run, such as 127.0.0.1:9464")
 	fs.StringVar(&f.remoteWrite, "remote-write", "", "Prometheus remote-write URL to push the load metrics to, such as http://127.0.0.1:9090/api/v1/write (a bearer token is read from HEADROOM_REMOTE_WRITE_TOKEN)")
 	fs.Var(&f.remoteWriteHeaders, "remote-write-header", "header sent with remote writes, 'Name: value' (repeatable)")
@@ -212,6 +213,11 @@ func runRun(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("run: --remote-write: %w", err)
 		}
 		cfg.Sinks = append(cfg.Sinks, rw)
+	}
+	if shard.Count > 1 && len(sc.Thresholds) > 0 {
+		if cfg.Aggregate, err = shardThresholds(e, f.metrics.prometheus, f.remoteWrite, f.remoteWriteHeaders); err != nil {
+			return err
+		}
 	}
 	runner, err := loadgen.NewRunner(cfg)
 	if err != nil {
@@ -446,4 +452,34 @@ func logTopErrors(e *env, counts map[string]int64) {
 		}
 		e.log.Warn("request failures", "count", x.n, "error", x.msg)
 	}
+}
+
+// shardThresholds judges a sharded run's thresholds over every shard, in
+// the Prometheus all shards write to: --prometheus, or else the base of a
+// --remote-write URL ending in /api/v1/write (with its headers and token).
+// Without either, each shard judges its own requests (nil).
+func shardThresholds(e *env, prom, remoteWrite string, headers stringList) (loadgen.AggregateThresholds, error) {
+	cfg := collector.PrometheusConfig{URL: prom, Timeout: 5 * time.Second, Retries: 1, Logger: e.log}
+	if prom == "" {
+		base, ok := strings.CutSuffix(strings.TrimRight(remoteWrite, "/"), "/api/v1/write")
+		if !ok {
+			e.log.Warn("each shard judges the thresholds on its own requests: give --prometheus URL (the query API of the backend the shards write to) to judge them over every shard")
+			return nil, nil
+		}
+		hdrs, err := parseHeaderFlags("--remote-write-header", headers)
+		if err != nil {
+			return nil, err
+		}
+		cfg.URL, cfg.Headers, cfg.BearerToken = base, hdrs, e.getenv("HEADROOM_REMOTE_WRITE_TOKEN")
+	}
+	src, err := collector.NewPrometheus(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("run: thresholds over every shard: %w", err)
+	}
+	th, err := collector.NewThresholds(collector.ThresholdsConfig{Source: src})
+	if err != nil {
+		return nil, fmt.Errorf("run: thresholds over every shard: %w", err)
+	}
+	e.log.Info("thresholds are judged over every shard of the run", "prometheus", src.URL())
+	return th, nil
 }
