@@ -183,8 +183,14 @@ func TestShardedRunsAreAnalyzedAsOneRun(t *testing.T) {
 			if math.Abs(d) > math.Max(3, 0.1*float64(y.VUs)) || x.Name == "hold-105" && d != 0 {
 				t.Errorf("stage %s: %d VUs over the shards, %d in one runner", x.Name, x.VUs, y.VUs)
 			}
-			if !shardWithin(float64(x.Requests), float64(y.Requests), 0.05) {
-				t.Errorf("stage %s: %d requests sharded, %d single: more than 5%% apart", x.Name, x.Requests, y.Requests)
+			// Requests: within 10% per 6 s stage. The two runs are made
+			// one after the other on a 2-core machine that also runs the
+			// system under test and Prometheus; a stall of half a second
+			// in one of them moves a stage's count by 8% (seen: hold-105
+			// 1079 vs 1175 at a load average of 5). A missing or doubled
+			// share would be 33% off.
+			if !shardWithin(float64(x.Requests), float64(y.Requests), 0.10) {
+				t.Errorf("stage %s: %d requests sharded, %d single: more than 10%% apart", x.Name, x.Requests, y.Requests)
 			}
 			// Latency: within 30% or 15 ms (the width of the
 			// histogram's buckets where these quantiles fall).
