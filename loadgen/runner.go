@@ -157,7 +157,11 @@ type Runner struct {
 	ready     atomic.Bool
 	startMono time.Time
 	startWall time.Time
-	win       *windows
+	// endWall is the run's end as run.json states it; lastFlush the time
+	// stamped on the last snapshot the sinks got (flushes are sequential:
+	// the loop's and then the final one).
+	endWall, lastFlush time.Time
+	win                *windows
 
 	// stopping is closed on an interrupt or an abort: no new iterations,
 	// no new steps.
@@ -442,6 +446,7 @@ func (r *Runner) Run(ctx context.Context) (*model.Run, error) {
 	for _, s := range r.stages {
 		s.active.Set(0)
 	}
+	r.endWall = r.startWall.Add(endMono.Sub(r.startMono))
 	r.flush(context.WithoutCancel(ctx), true)
 	if r.cfg.Progress != nil && r.cfg.ProgressTTY {
 		fmt.Fprint(r.cfg.Progress, "\r\033[K")
@@ -544,6 +549,17 @@ func (r *Runner) flush(ctx context.Context, final bool) {
 		return
 	}
 	ts := r.cfg.Clock()
+	if final {
+		// The final snapshot is the state at the run's end: stamped with
+		// run.json's end, so that a window [start, end] holds it (a run
+		// shorter than the flush interval has no other sample), and after
+		// the previous snapshot by at least the 1 ms Prometheus resolves.
+		ts = r.endWall
+		if floor := r.lastFlush.Add(time.Millisecond); ts.Before(floor) {
+			ts = floor
+		}
+	}
+	r.lastFlush = ts
 	if final {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)

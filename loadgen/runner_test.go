@@ -605,14 +605,44 @@ type recordingSink struct {
 	mu     sync.Mutex
 	writes int
 	last   []*dto.MetricFamily
+	times  []time.Time
 }
 
-func (s *recordingSink) Write(_ context.Context, _ time.Time, fams []*dto.MetricFamily) error {
+func (s *recordingSink) Write(_ context.Context, ts time.Time, fams []*dto.MetricFamily) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes++
 	s.last = fams
+	s.times = append(s.times, ts)
 	return nil
+}
+
+func TestTheFinalSnapshotIsStampedWithTheRunsEnd(t *testing.T) {
+	srv := newCountingServer(t, nil)
+	sink := &recordingSink{}
+	// A run shorter than the flush interval: the final snapshot is its only
+	// one, and a window [start, end] of run.json must hold it.
+	sc := getScenario(srv.URL, "/", constantRate(20, 600*time.Millisecond, 2, 4))
+	_, run := mustRun(t, Config{Scenario: sc, Sinks: []Sink{sink}, FlushInterval: time.Hour})
+	if len(sink.times) != 1 {
+		t.Fatalf("the sink got %d snapshots, want the final one only", len(sink.times))
+	}
+	if got := sink.times[0]; !got.Equal(run.End) {
+		t.Errorf("the final snapshot is stamped %s, run.json ends %s (%s apart)", got.Format(time.RFC3339Nano), run.End.Format(time.RFC3339Nano), got.Sub(run.End))
+	}
+	// With periodic snapshots, the stamps only ever move forward by 1 ms
+	// or more (Prometheus rejects a sample older than or as old as the
+	// last).
+	sink = &recordingSink{}
+	_, run = mustRun(t, Config{Scenario: getScenario(srv.URL, "/", constantRate(20, 600*time.Millisecond, 2, 4)), Sinks: []Sink{sink}, FlushInterval: 100 * time.Millisecond})
+	for i := 1; i < len(sink.times); i++ {
+		if d := sink.times[i].Sub(sink.times[i-1]); d < time.Millisecond {
+			t.Errorf("snapshot %d is stamped %s after the one before, want at least 1ms", i, d)
+		}
+	}
+	if last := sink.times[len(sink.times)-1]; last.Before(run.End) || last.Sub(run.End) > 5*time.Millisecond {
+		t.Errorf("the final snapshot is stamped %s, run.json ends %s", last.Format(time.RFC3339Nano), run.End.Format(time.RFC3339Nano))
+	}
 }
 
 func TestSinksGetASnapshotEveryIntervalAndAtTheEnd(t *testing.T) {
