@@ -180,9 +180,9 @@ type Window struct {
 // SLO is what the system must meet for a load to count as carried.
 type SLO struct {
 	// P95Ms is the 95th percentile latency limit in milliseconds.
-	P95Ms float64 `json:"p95_ms"`
+	P95Ms float64 `json:"p95_ms" yaml:"p95_ms"`
 	// MaxErrorRate is the error-rate limit (a fraction).
-	MaxErrorRate float64 `json:"max_error_rate"`
+	MaxErrorRate float64 `json:"max_error_rate" yaml:"max_error_rate"`
 }
 
 // BreakingPoint is the load at which one criterion was first met.
@@ -312,7 +312,7 @@ type EndpointAttribution struct {
 	// endpoint's there.
 	Stage string  `json:"stage,omitempty"`
 	RPS   float64 `json:"rps"`
-	P95Ms float64 `json:"p95_ms"`
+	P95Ms float64 `json:"p95_ms" yaml:"p95_ms"`
 	P99Ms float64 `json:"p99_ms"`
 	// BaselineP99Ms is its p99 in the lightest stage.
 	BaselineP99Ms float64 `json:"baseline_p99_ms"`

@@ -1,6 +1,12 @@
 package model
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
 
 // Load models of a run.
 const (
@@ -45,11 +51,50 @@ type Observations struct {
 }
 
 // Bucket is one cumulative histogram bucket: Count observations ≤ UpperBound
-// seconds (UpperBound +Inf is written as a very large number by JSON users;
-// in Go it is math.Inf(1)).
+// seconds. The last bucket's UpperBound is math.Inf(1), written in JSON as
+// the string "+Inf" (as Prometheus writes its le label), since JSON numbers
+// have no infinity.
 type Bucket struct {
 	UpperBound float64 `json:"le"`
 	Count      float64 `json:"count"`
+}
+
+type jsonBucket struct {
+	Le    json.RawMessage `json:"le"`
+	Count float64         `json:"count"`
+}
+
+// MarshalJSON writes an infinite upper bound as "+Inf".
+func (b Bucket) MarshalJSON() ([]byte, error) {
+	le := json.RawMessage(`"+Inf"`)
+	switch {
+	case math.IsInf(b.UpperBound, 1):
+	case math.IsNaN(b.UpperBound) || math.IsInf(b.UpperBound, -1):
+		return nil, fmt.Errorf("bucket upper bound %v: expected a number or +Inf", b.UpperBound)
+	default:
+		le = strconv.AppendFloat(nil, b.UpperBound, 'g', -1, 64)
+	}
+	return json.Marshal(jsonBucket{Le: le, Count: b.Count})
+}
+
+// UnmarshalJSON reads an upper bound written as a number or as a string
+// ("0.25", "+Inf").
+func (b *Bucket) UnmarshalJSON(data []byte) error {
+	var j jsonBucket
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	b.Count = j.Count
+	var s string
+	if err := json.Unmarshal(j.Le, &s); err != nil {
+		return json.Unmarshal(j.Le, &b.UpperBound)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) {
+		return fmt.Errorf("bucket le %q: expected a number or \"+Inf\"", s)
+	}
+	b.UpperBound = v
+	return nil
 }
 
 // StageObservation is one stage's window and what happened in it.
