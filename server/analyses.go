@@ -1,0 +1,515 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	pmodel "github.com/prometheus/common/model"
+
+	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/planner"
+	"github.com/headroom-sh/headroom/report"
+)
+
+// MaxAnalysisWindow bounds a window analysis of the configured Prometheus.
+const MaxAnalysisWindow = 7 * 24 * time.Hour
+
+// AnalysisRequest is the body of POST /api/v1/analyses: a run, or a window
+// of the configured Prometheus.
+type AnalysisRequest struct {
+	RunID  string `json:"run_id,omitempty"`
+	Window *struct {
+		Start time.Time `json:"start"`
+		End   time.Time `json:"end"`
+	} `json:"window,omitempty"`
+	Selector     string  `json:"selector,omitempty"`
+	SLOP95Ms     float64 `json:"slo_p95_ms,omitempty"`
+	MaxErrorRate float64 `json:"max_error_rate,omitempty"`
+	Saturation   float64 `json:"saturation,omitempty"`
+}
+
+// AnalysisResource is a stored analysis.
+type AnalysisResource struct {
+	ID        string          `json:"id"`
+	RunID     string          `json:"run_id,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	Analysis  json.RawMessage `json:"analysis"`
+}
+
+// PlanRequest is the body of POST /api/v1/plans.
+type PlanRequest struct {
+	AnalysisID       string          `json:"analysis_id"`
+	Topology         json.RawMessage `json:"topology"`
+	TargetRPS        float64         `json:"target_rps,omitempty"`
+	TargetMultiplier float64         `json:"target_multiplier,omitempty"`
+	SLOP95Ms         float64         `json:"slo_p95_ms,omitempty"`
+	MaxErrorRate     float64         `json:"max_error_rate,omitempty"`
+	TargetHeadroom   float64         `json:"target_headroom,omitempty"`
+}
+
+// PlanResource is a stored plan.
+type PlanResource struct {
+	ID         string          `json:"id"`
+	AnalysisID string          `json:"analysis_id"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Plan       json.RawMessage `json:"plan"`
+}
+
+// CompareRequest is the body of POST /api/v1/compare.
+type CompareRequest struct {
+	Baseline             string  `json:"baseline"`
+	Candidate            string  `json:"candidate"`
+	MaxP95Regression     float64 `json:"max_p95_regression,omitempty"`
+	MaxP99Regression     float64 `json:"max_p99_regression,omitempty"`
+	MaxErrorRateIncrease float64 `json:"max_error_rate_increase,omitempty"`
+}
+
+func finitePos(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+
+// finishedRun reads a run's document; a run in progress is a conflict.
+func (s *Server) finishedRun(ctx context.Context, field, id string) (*model.Run, error) {
+	r, err := s.db.getRun(ctx, id)
+	if errors.Is(err, errNotFound) {
+		return nil, errorf(http.StatusNotFound, "%s: run %q not found", field, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Status == StatusRunning {
+		return nil, errorf(http.StatusConflict, "%s: run %q is still running: analyse it once it has finished", field, id)
+	}
+	if len(r.Run) == 0 {
+		return nil, errorf(http.StatusConflict, "%s: run %q (%s) has no results to analyse: %s", field, id, r.Status, r.Error)
+	}
+	var run model.Run
+	if err := json.Unmarshal(r.Run, &run); err != nil {
+		return nil, fmt.Errorf("could not read the stored run %s: %w", id, err)
+	}
+	return &run, nil
+}
+
+// runSource opens where a run's series are: its embedded store (read-only)
+// or Prometheus.
+func (s *Server) runSource(run *model.Run) (collector.Source, func() error, error) {
+	noop := func() error { return nil }
+	m := run.Metrics
+	switch {
+	case m == nil:
+		return nil, noop, errorf(http.StatusUnprocessableEntity, "run_id: run %q records no metrics location", run.RunID)
+	case m.Prometheus != "":
+		if s.prom != nil && m.Prometheus == s.cfg.Prometheus.URL {
+			return s.prom, noop, nil
+		}
+		p, err := collector.NewPrometheus(collector.PrometheusConfig{URL: m.Prometheus, Logger: s.log})
+		if err != nil {
+			return nil, noop, err
+		}
+		return p, noop, nil
+	case m.Store != "":
+		dir := m.Store
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(s.cfg.DataDir, "runs", run.RunID, dir)
+		}
+		st, err := collector.OpenStore(collector.StoreConfig{Dir: dir, ReadOnly: true, Logger: quiet(s.log)})
+		if err != nil {
+			return nil, noop, fmt.Errorf("could not open the embedded store of run %s: %w", run.RunID, err)
+		}
+		return st, st.Close, nil
+	}
+	return nil, noop, errorf(http.StatusUnprocessableEntity, "run_id: run %q records no metrics location", run.RunID)
+}
+
+func (s *Server) createAnalysis(c echo.Context) error {
+	var req AnalysisRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	opts := analyzer.Options{SLOP95: analyzer.DefaultSLOP95, MaxErrorRate: 0.05, SaturationUtilization: 0.9}
+	switch {
+	case !finitePos(req.SLOP95Ms):
+		return errorf(http.StatusUnprocessableEntity, "slo_p95_ms: %v: expected milliseconds > 0 such as 800", req.SLOP95Ms)
+	case !finitePos(req.MaxErrorRate) || req.MaxErrorRate > 1:
+		return errorf(http.StatusUnprocessableEntity, "max_error_rate: %v: expected a fraction in (0, 1] such as 0.05", req.MaxErrorRate)
+	case !finitePos(req.Saturation) || req.Saturation > 1:
+		return errorf(http.StatusUnprocessableEntity, "saturation: %v: expected a fraction in (0, 1] such as 0.9", req.Saturation)
+	}
+	if req.SLOP95Ms > 0 {
+		opts.SLOP95 = time.Duration(req.SLOP95Ms * float64(time.Millisecond))
+	}
+	if req.MaxErrorRate > 0 {
+		opts.MaxErrorRate = req.MaxErrorRate
+	}
+	if req.Saturation > 0 {
+		opts.SaturationUtilization = req.Saturation
+	}
+	if _, err := collector.ParseSelector(req.Selector); err != nil {
+		return errorf(http.StatusUnprocessableEntity, "selector: %v", err)
+	}
+	ctx := c.Request().Context()
+	var src collector.Source
+	closeSrc := func() error { return nil }
+	var run *model.Run
+	var cfg collector.ObserveConfig
+	switch {
+	case req.RunID != "" && req.Window != nil:
+		return errorf(http.StatusUnprocessableEntity, "run_id, window: give one, not both")
+	case req.RunID != "":
+		var err error
+		if run, err = s.finishedRun(ctx, "run_id", req.RunID); err != nil {
+			return err
+		}
+		if src, closeSrc, err = s.runSource(run); err != nil {
+			return err
+		}
+		sel := req.Selector
+		if sel == "" && run.Metrics != nil {
+			sel = run.Metrics.Selector
+		}
+		cfg = collector.ObserveConfig{RunID: run.RunID, Start: run.Start, End: run.End, Stages: run.Stages, Selector: sel, Selectors: collector.Selectors{Default: sel}}
+		switch {
+		case run.Metrics != nil && run.Metrics.Store != "":
+			// The embedded store gets the runner's metrics and its scrapes
+			// every second, so short windows are exact enough and keep load
+			// and resources aligned through fast ramps (as headroom demo).
+			cfg.Step, cfg.RateWindow = 2*time.Second, 4*time.Second
+		case run.IntervalMs > 0:
+			cfg.Step = time.Duration(run.IntervalMs * float64(time.Millisecond))
+		}
+	case req.Window != nil:
+		w := req.Window
+		switch {
+		case s.prom == nil:
+			return errorf(http.StatusUnprocessableEntity, "window: this service has no Prometheus configured (--prometheus): analyse a run by run_id instead")
+		case w.Start.IsZero() || w.End.IsZero():
+			return errorf(http.StatusUnprocessableEntity, "window: expected start and end as RFC 3339 times")
+		case !w.End.After(w.Start):
+			return errorf(http.StatusUnprocessableEntity, "window.end: %s is not after window.start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
+		case w.End.Sub(w.Start) > MaxAnalysisWindow:
+			return errorf(http.StatusUnprocessableEntity, "window: %s is longer than the limit of %s", w.End.Sub(w.Start), MaxAnalysisWindow)
+		case req.Selector == "":
+			return errorf(http.StatusUnprocessableEntity, "selector: missing: a window analysis needs the system's label selector, such as {job=\"checkout\"}")
+		}
+		src = s.prom
+		cfg = collector.ObserveConfig{Start: w.Start, End: w.End, Selector: req.Selector, Selectors: collector.Selectors{Default: req.Selector}}
+	default:
+		return errorf(http.StatusUnprocessableEntity, "run_id: missing: give run_id, or window and selector")
+	}
+	defer func() {
+		if err := closeSrc(); err != nil {
+			s.log.Warn("could not close the metrics store", "err", err)
+		}
+	}()
+	cfg.Catalog = collector.DefaultCatalog()
+	cfg.Logger = s.log
+	obs, err := collector.Observe(ctx, src, cfg)
+	if err != nil {
+		return errorf(http.StatusUnprocessableEntity, "could not read the series: %v", err)
+	}
+	a, err := analyzer.Analyze(obs, opts)
+	if err != nil {
+		return errorf(http.StatusUnprocessableEntity, "could not analyse: %v", err)
+	}
+	doc, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("could not encode the analysis: %w", err)
+	}
+	obsDoc, err := json.Marshal(obs)
+	if err != nil {
+		// The charts are drawn from the run then; the analysis stands.
+		s.log.Warn("could not encode the observations", "err", err)
+		obsDoc = nil
+	}
+	now := s.now()
+	row := &analysisRow{ID: newID("a-", now), CreatedAt: now, Analysis: doc, Observation: obsDoc}
+	if run != nil {
+		row.RunID = run.RunID
+	}
+	if err := s.db.insertAnalysis(ctx, row); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, AnalysisResource{ID: row.ID, RunID: row.RunID, CreatedAt: row.CreatedAt, Analysis: doc})
+}
+
+func (s *Server) getAnalysis(c echo.Context) error {
+	a, err := s.db.getAnalysis(c.Request().Context(), c.Param("id"), false)
+	if errors.Is(err, errNotFound) {
+		return errorf(http.StatusNotFound, "analysis %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, AnalysisResource{ID: a.ID, RunID: a.RunID, CreatedAt: a.CreatedAt, Analysis: a.Analysis})
+}
+
+func (s *Server) listAnalyses(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.listAnalyses(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]AnalysisResource, 0, len(rows))
+	for _, a := range rows {
+		out = append(out, AnalysisResource{ID: a.ID, RunID: a.RunID, CreatedAt: a.CreatedAt, Analysis: a.Analysis})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"analyses": out})
+}
+
+// reportInput gathers an analysis with its observations and run.
+func (s *Server) reportInput(ctx context.Context, field, id string) (model.ReportInput, error) {
+	in := model.ReportInput{}
+	a, err := s.db.getAnalysis(ctx, id, true)
+	if errors.Is(err, errNotFound) {
+		return in, errorf(http.StatusNotFound, "%s: analysis %q not found", field, id)
+	}
+	if err != nil {
+		return in, err
+	}
+	in.Analysis = &model.Analysis{}
+	if err := json.Unmarshal(a.Analysis, in.Analysis); err != nil {
+		return in, fmt.Errorf("could not read the stored analysis %s: %w", id, err)
+	}
+	in.GeneratedAt = a.CreatedAt
+	if len(a.Observation) > 0 {
+		var obs model.Observations
+		if err := json.Unmarshal(a.Observation, &obs); err == nil {
+			in.Observations = &obs
+		}
+	}
+	if a.RunID != "" {
+		if r, err := s.db.getRun(ctx, a.RunID); err == nil && len(r.Run) > 0 {
+			var run model.Run
+			if json.Unmarshal(r.Run, &run) == nil {
+				in.Run = &run
+			}
+		}
+	}
+	return in, nil
+}
+
+func (s *Server) analysisReport(c echo.Context) error {
+	in, err := s.reportInput(c.Request().Context(), "id", c.Param("id"))
+	if err != nil {
+		return err
+	}
+	page, err := report.HTML(in)
+	if err != nil {
+		return fmt.Errorf("could not render the report: %w", err)
+	}
+	return c.HTMLBlob(http.StatusOK, page)
+}
+
+func (s *Server) createPlan(c echo.Context) error {
+	var req PlanRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.AnalysisID == "":
+		return errorf(http.StatusUnprocessableEntity, "analysis_id: missing: the id of an analysis from POST /api/v1/analyses")
+	case len(req.Topology) == 0 || string(req.Topology) == "null":
+		return errorf(http.StatusUnprocessableEntity, "topology: missing: what production runs today (topology.yaml as JSON, see examples/topology.yaml)")
+	case (req.TargetRPS > 0) == (req.TargetMultiplier > 0):
+		return errorf(http.StatusUnprocessableEntity, "target_rps, target_multiplier: give exactly one, greater than 0")
+	case !finitePos(req.TargetRPS) || !finitePos(req.TargetMultiplier):
+		return errorf(http.StatusUnprocessableEntity, "target_rps, target_multiplier: expected numbers greater than 0")
+	case !finitePos(req.SLOP95Ms):
+		return errorf(http.StatusUnprocessableEntity, "slo_p95_ms: %v: expected milliseconds > 0", req.SLOP95Ms)
+	case !finitePos(req.MaxErrorRate) || req.MaxErrorRate > 1:
+		return errorf(http.StatusUnprocessableEntity, "max_error_rate: %v: expected a fraction between 0 and 1", req.MaxErrorRate)
+	case !finitePos(req.TargetHeadroom) || req.TargetHeadroom > 10:
+		return errorf(http.StatusUnprocessableEntity, "target_headroom: %v: expected a fraction such as 0.2", req.TargetHeadroom)
+	}
+	ctx := c.Request().Context()
+	in, err := s.reportInput(ctx, "analysis_id", req.AnalysisID)
+	if err != nil {
+		return err
+	}
+	topo, err := planner.ParseTopology(req.Topology, "topology")
+	if err != nil {
+		return errorf(http.StatusUnprocessableEntity, "%v", err)
+	}
+	if err := s.resolveBaseline(ctx, topo); err != nil {
+		return err
+	}
+	p, err := planner.Build(planner.Input{
+		Analysis: in.Analysis, Topology: topo,
+		Target: planner.Target{
+			Multiplier: req.TargetMultiplier, RPS: req.TargetRPS,
+			SLOP95:       time.Duration(req.SLOP95Ms * float64(time.Millisecond)),
+			MaxErrorRate: req.MaxErrorRate, HeadroomRatio: req.TargetHeadroom,
+		},
+	})
+	if err != nil {
+		return errorf(http.StatusUnprocessableEntity, "could not plan: %v", err)
+	}
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("could not encode the plan: %w", err)
+	}
+	now := s.now()
+	row := &planRow{ID: newID("p-", now), AnalysisID: req.AnalysisID, CreatedAt: now, Plan: doc}
+	if err := s.db.insertPlan(ctx, row); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, PlanResource{ID: row.ID, AnalysisID: row.AnalysisID, CreatedAt: row.CreatedAt, Plan: doc})
+}
+
+// resolveBaseline evaluates the topology's baseline queries on the
+// configured Prometheus (never on a URL from the request: the service must
+// not be made to send requests to arbitrary hosts).
+func (s *Server) resolveBaseline(ctx context.Context, t *model.Topology) error {
+	b := &t.Baseline
+	needRPS := b.RPS == 0 && b.RPSQuery != ""
+	needPeak := b.PeakRPS == 0 && b.PeakQuery != ""
+	if !needRPS && !needPeak {
+		return nil
+	}
+	if s.prom == nil {
+		return errorf(http.StatusUnprocessableEntity, "topology.baseline: the queries need a Prometheus and this service has none configured (--prometheus); give baseline.rps as a number")
+	}
+	eval := func(field, q string) (float64, error) {
+		v, err := s.prom.Query(ctx, q, s.now())
+		if err != nil {
+			return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: could not evaluate %q: %v", field, q, err)
+		}
+		var x float64
+		switch r := v.(type) {
+		case *pmodel.Scalar:
+			x = float64(r.Value)
+		case pmodel.Vector:
+			if len(r) != 1 {
+				return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: %q returned %d series: expected one number (wrap it in sum(...))", field, q, len(r))
+			}
+			x = float64(r[0].Value)
+		default:
+			return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: %q returned a %s: expected one number", field, q, v.Type())
+		}
+		if !(x > 0) || math.IsInf(x, 0) {
+			return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: %q returned %v: expected a rate greater than 0", field, q, x)
+		}
+		return x, nil
+	}
+	var err error
+	if needRPS {
+		if b.RPS, err = eval("baseline.rps_query", b.RPSQuery); err != nil {
+			return err
+		}
+	}
+	if needPeak {
+		if b.PeakRPS, err = eval("baseline.peak_query", b.PeakQuery); err != nil {
+			return err
+		}
+	}
+	if b.PeakRPS == 0 {
+		b.PeakRPS = b.RPS
+	}
+	return nil
+}
+
+func (s *Server) getPlan(c echo.Context) error {
+	p, err := s.db.getPlan(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, errNotFound) {
+		return errorf(http.StatusNotFound, "plan %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, PlanResource{ID: p.ID, AnalysisID: p.AnalysisID, CreatedAt: p.CreatedAt, Plan: p.Plan})
+}
+
+func (s *Server) listPlans(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.listPlans(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]PlanResource, 0, len(rows))
+	for _, p := range rows {
+		out = append(out, PlanResource{ID: p.ID, AnalysisID: p.AnalysisID, CreatedAt: p.CreatedAt, Plan: p.Plan})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"plans": out})
+}
+
+func (s *Server) planReport(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := s.db.getPlan(ctx, c.Param("id"))
+	if errors.Is(err, errNotFound) {
+		return errorf(http.StatusNotFound, "plan %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	in, err := s.reportInput(ctx, "analysis_id", p.AnalysisID)
+	if err != nil {
+		return err
+	}
+	in.Plan = &model.Plan{}
+	if err := json.Unmarshal(p.Plan, in.Plan); err != nil {
+		return fmt.Errorf("could not read the stored plan %s: %w", p.ID, err)
+	}
+	in.Service = in.Plan.Service
+	in.GeneratedAt = p.CreatedAt
+	page, err := report.HTML(in)
+	if err != nil {
+		return fmt.Errorf("could not render the report: %w", err)
+	}
+	return c.HTMLBlob(http.StatusOK, page)
+}
+
+// compareRun finds the run behind an analysis id or a run id.
+func (s *Server) compareRun(ctx context.Context, field, id string) (*model.Run, error) {
+	if id == "" {
+		return nil, errorf(http.StatusUnprocessableEntity, "%s: missing: an analysis id or a run id", field)
+	}
+	a, err := s.db.getAnalysis(ctx, id, false)
+	switch {
+	case err == nil && a.RunID == "":
+		return nil, errorf(http.StatusUnprocessableEntity, "%s: analysis %q was made from a Prometheus window, not a run: compare needs runs", field, id)
+	case err == nil:
+		id = a.RunID
+	case !errors.Is(err, errNotFound):
+		return nil, err
+	}
+	run, err := s.finishedRun(ctx, field, id)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == http.StatusNotFound {
+		return nil, errorf(http.StatusNotFound, "%s: no analysis or run %q", field, id)
+	}
+	return run, err
+}
+
+func (s *Server) compare(c echo.Context) error {
+	var req CompareRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	opts := analyzer.CompareOptions{MaxP95Regression: req.MaxP95Regression, MaxP99Regression: req.MaxP99Regression, MaxErrorRateIncrease: req.MaxErrorRateIncrease}
+	if err := opts.Validate(); err != nil {
+		return errorf(http.StatusUnprocessableEntity, "%v", err)
+	}
+	ctx := c.Request().Context()
+	b, err := s.compareRun(ctx, "baseline", req.Baseline)
+	if err != nil {
+		return err
+	}
+	cur, err := s.compareRun(ctx, "candidate", req.Candidate)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, analyzer.Compare(b, cur, opts))
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/report"
+)
+
+// metrics are the service's own metrics and the service gauges of the
+// latest review of each service.
+type metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	reviewFailures *prometheus.CounterVec
+	reviewsTotal   *prometheus.CounterVec
+	runsTotal      *prometheus.CounterVec
+
+	mu     sync.Mutex
+	gauges map[string]report.GaugeValues
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(), gauges: map[string]report.GaugeValues{}}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "headroom_server_http_requests_total",
+		Help: "HTTP requests the service answered, by route template, method and status code.",
+	}, []string{"route", "method", "status"})
+	m.reviewFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "headroom_server_review_failures_total",
+		Help: "Capacity reviews that failed, by service.",
+	}, []string{"service"})
+	m.reviewsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "headroom_server_reviews_total",
+		Help: "Capacity reviews run, by service and trigger (schedule or request).",
+	}, []string{"service", "trigger"})
+	m.runsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "headroom_server_runs_total",
+		Help: "Load runs finished, by status.",
+	}, []string{"status"})
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "headroom_server_runs_in_flight",
+		Help: "Load runs in progress in this process.",
+	}, func() float64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return float64(len(s.active))
+	})
+	m.reg.MustRegister(m.requests, m.reviewFailures, m.reviewsTotal, m.runsTotal, inFlight)
+	return m
+}
+
+// middleware counts requests by route template.
+func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err != nil {
+			// Render the error now so that its status is counted.
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" || route == "/api/*" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		return nil
+	}
+}
+
+// setReview publishes a service's gauges from its latest review.
+func (m *metrics) setReview(service string, r *model.Review) {
+	v := report.GaugeValues{
+		Service:             service,
+		CapacityRPS:         r.CapacityRPS,
+		PeakRPS:             r.PeakRPS,
+		HasPeak:             r.PeakRPS > 0,
+		TargetRPS:           r.TargetRPS,
+		HasTarget:           r.TargetRPS > 0,
+		HeadroomRatio:       r.HeadroomRatio,
+		TargetHeadroomRatio: r.TargetHeadroomRatio,
+		Bottleneck:          r.Bottleneck,
+		ReviewedAt:          r.At,
+	}
+	if v.TargetHeadroomRatio == 0 {
+		v.TargetHeadroomRatio = model.DefaultTargetHeadroomRatio
+	}
+	if v.Bottleneck == "" {
+		v.Bottleneck = model.BottleneckUnknown
+	}
+	m.mu.Lock()
+	m.gauges[service] = v
+	m.mu.Unlock()
+}
+
+func (m *metrics) dropReview(service string) {
+	m.mu.Lock()
+	delete(m.gauges, service)
+	m.mu.Unlock()
+}
+
+// gaugeFamilies merges every service's gauges into one family per name.
+func (m *metrics) gaugeFamilies() ([]*dto.MetricFamily, error) {
+	m.mu.Lock()
+	services := make([]string, 0, len(m.gauges))
+	for s := range m.gauges {
+		services = append(services, s)
+	}
+	sort.Strings(services)
+	byName := map[string]*dto.MetricFamily{}
+	var names []string
+	for _, svc := range services {
+		for _, f := range m.gauges[svc].Families() {
+			if have, ok := byName[f.GetName()]; ok {
+				have.Metric = append(have.Metric, f.Metric...)
+				continue
+			}
+			byName[f.GetName()] = f
+			names = append(names, f.GetName())
+		}
+	}
+	m.mu.Unlock()
+	sort.Strings(names)
+	out := make([]*dto.MetricFamily, 0, len(names))
+	for _, n := range names {
+		out = append(out, byName[n])
+	}
+	return out, nil
+}
+
+func (m *metrics) gatherer() prometheus.Gatherer {
+	return prometheus.Gatherers{m.reg, prometheus.GathererFunc(m.gaugeFamilies)}
+}
