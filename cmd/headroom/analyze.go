@@ -301,36 +301,44 @@ func analyzeWindowBounds(f *analyzeFlags, run *model.Run, now time.Time) (start,
 // analyzeSelectors reads --selector, --selector-for and --limit-for; the
 // run's selector is the default.
 func analyzeSelectors(f *analyzeFlags, run *model.Run) (collector.Selectors, error) {
-	sel := collector.Selectors{Default: f.selector}
-	if sel.Default == "" && run != nil && run.Metrics != nil {
-		sel.Default = run.Metrics.Selector
+	def := f.selector
+	if def == "" && run != nil && run.Metrics != nil {
+		def = run.Metrics.Selector
 	}
+	return selectorFlags("analyze", def, f.selectorFor, f.limitFor)
+}
+
+// selectorFlags reads the selector flags that analyze, resources and
+// review share: --selector, --selector-for KIND[/FAMILY]=SELECTOR and
+// --limit-for KIND[/FAMILY]=N. Errors name the command and the flag.
+func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.Selectors, error) {
+	sel := collector.Selectors{Default: strings.TrimSpace(def)}
 	if _, err := collector.ParseSelector(sel.Default); err != nil {
-		return sel, fmt.Errorf("analyze: --selector: %w", err)
+		return sel, fmt.Errorf("%s: --selector: %w", cmd, err)
 	}
-	for _, s := range f.selectorFor {
+	for _, s := range selectorFor {
 		k, v, ok := strings.Cut(s, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return sel, fmt.Errorf("analyze: --selector-for %q: expected KIND[/FAMILY]=SELECTOR such as db_server_connections='{job=\"postgres\"}'", s)
+			return sel, fmt.Errorf("%s: --selector-for %q: expected KIND[/FAMILY]=SELECTOR such as db_server_connections='{job=\"postgres\"}'", cmd, s)
 		}
 		if _, err := collector.ParseSelector(v); err != nil {
-			return sel, fmt.Errorf("analyze: --selector-for %s: %w", k, err)
+			return sel, fmt.Errorf("%s: --selector-for %s: %w", cmd, k, err)
 		}
 		if sel.For == nil {
 			sel.For = map[string]string{}
 		}
 		sel.For[k] = strings.TrimSpace(v)
 	}
-	for _, s := range f.limitFor {
+	for _, s := range limitFor {
 		k, v, ok := strings.Cut(s, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return sel, fmt.Errorf("analyze: --limit-for %q: expected KIND[/FAMILY]=N such as cpu=4", s)
+			return sel, fmt.Errorf("%s: --limit-for %q: expected KIND[/FAMILY]=N such as cpu=4", cmd, s)
 		}
 		n, err := parseQuantity(v)
 		if err != nil || n <= 0 {
-			return sel, fmt.Errorf("analyze: --limit-for %s: %q is not a positive number (plain, or bytes with a unit such as 512MiB or 8GiB)", k, v)
+			return sel, fmt.Errorf("%s: --limit-for %s: %q is not a positive number (plain, or bytes with a unit such as 512MiB, 8GiB, 2GB)", cmd, k, v)
 		}
 		if sel.Limits == nil {
 			sel.Limits = map[string]float64{}

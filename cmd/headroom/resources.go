@@ -150,43 +150,12 @@ func runResources(ctx context.Context, e *env, args []string) error {
 // resourcesSelectors reads --selector, --selector-for, --limit-for and
 // --rate-window.
 func resourcesSelectors(f *resourcesFlags) (collector.Selectors, error) {
-	sel := collector.Selectors{Default: f.selector, RateWindow: f.rateWindow}
 	if f.rateWindow < 0 {
-		return sel, fmt.Errorf("resources: --rate-window %s is negative", f.rateWindow)
+		return collector.Selectors{}, fmt.Errorf("resources: --rate-window %s is negative", f.rateWindow)
 	}
-	if _, err := collector.ParseSelector(f.selector); err != nil {
-		return sel, fmt.Errorf("resources: --selector: %w", err)
-	}
-	for _, s := range f.selectorFor {
-		k, v, ok := strings.Cut(s, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return sel, fmt.Errorf("resources: --selector-for %q: expected KIND[/FAMILY]=SELECTOR such as db_server_connections='{job=\"postgres\"}'", s)
-		}
-		if _, err := collector.ParseSelector(v); err != nil {
-			return sel, fmt.Errorf("resources: --selector-for %s: %w", k, err)
-		}
-		if sel.For == nil {
-			sel.For = map[string]string{}
-		}
-		sel.For[k] = strings.TrimSpace(v)
-	}
-	for _, s := range f.limitFor {
-		k, v, ok := strings.Cut(s, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return sel, fmt.Errorf("resources: --limit-for %q: expected KIND[/FAMILY]=N such as cpu=4", s)
-		}
-		n, err := parseQuantity(v)
-		if err != nil || n <= 0 {
-			return sel, fmt.Errorf("resources: --limit-for %s: %q is not a positive number (plain, or bytes with a unit such as 512MiB, 8GiB, 2GB)", k, v)
-		}
-		if sel.Limits == nil {
-			sel.Limits = map[string]float64{}
-		}
-		sel.Limits[k] = n
-	}
-	return sel, nil
+	sel, err := selectorFlags("resources", f.selector, f.selectorFor, f.limitFor)
+	sel.RateWindow = f.rateWindow
+	return sel, err
 }
 
 // parseQuantity reads a number, optionally with a byte unit: 4, 0.5, 512MiB,

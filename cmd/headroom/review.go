@@ -275,42 +275,9 @@ func parseLongDuration(s string) (time.Duration, error) {
 	return time.Duration(d), nil
 }
 
-// reviewSelectors reads --selector-for and --limit-for.
+// reviewSelectors reads --selector, --selector-for and --limit-for.
 func reviewSelectors(f *reviewFlags) (collector.Selectors, error) {
-	sel := collector.Selectors{Default: strings.TrimSpace(f.selector)}
-	if _, err := collector.ParseSelector(sel.Default); err != nil {
-		return sel, fmt.Errorf("review: --selector: %w", err)
-	}
-	for _, s := range f.selectorFor {
-		k, v, ok := strings.Cut(s, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return sel, fmt.Errorf("review: --selector-for %q: expected KIND[/FAMILY]=SELECTOR such as db_server_connections='{job=\"postgres\"}'", s)
-		}
-		if _, err := collector.ParseSelector(v); err != nil {
-			return sel, fmt.Errorf("review: --selector-for %s: %w", k, err)
-		}
-		if sel.For == nil {
-			sel.For = map[string]string{}
-		}
-		sel.For[k] = strings.TrimSpace(v)
-	}
-	for _, s := range f.limitFor {
-		k, v, ok := strings.Cut(s, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return sel, fmt.Errorf("review: --limit-for %q: expected KIND[/FAMILY]=N such as cpu=4", s)
-		}
-		n, err := parseQuantity(v)
-		if err != nil || n <= 0 {
-			return sel, fmt.Errorf("review: --limit-for %s: %q is not a positive number (plain, or bytes with a unit such as 512MiB or 8GiB)", k, v)
-		}
-		if sel.Limits == nil {
-			sel.Limits = map[string]float64{}
-		}
-		sel.Limits[k] = n
-	}
-	return sel, nil
+	return selectorFlags("review", f.selector, f.selectorFor, f.limitFor)
 }
 
 // reviewSource opens the Prometheus API.
