@@ -7,7 +7,6 @@ import (
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,37 +19,12 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-)
 
-// The browser the test opens the report in: HEADROOM_TEST_CHROMIUM, else
-// Debian's chromium (scripts/install-browser.sh installs it).
-const chromiumEnv = "HEADROOM_TEST_CHROMIUM"
+	"github.com/headroom-sh/headroom/internal/testenv"
+)
 
 // screenshotWidth is the viewport the report is checked at, in CSS pixels.
 const screenshotWidth = 1200
-
-// chromium finds the browser; without one the test fails under CI and is
-// skipped otherwise, like the other real-component tests.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv(chromiumEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", chromiumEnv, p, err)
-		}
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "Chromium is not installed: run scripts/install-browser.sh (or set " + chromiumEnv + ")"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // chartBox is one chart's SVG as the browser laid it out.
 type chartBox struct {
@@ -97,7 +71,7 @@ const factsJS = `(() => {
 // screenshot. With -update the screenshot is kept in testdata/ for people
 // to look at.
 func TestReportRendersInABrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := testenv.Chromium(t)
 	in := launch(t)
 	r, err := Build(in)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,10 +29,6 @@ import (
 // analysis page to (a PNG), for the docs; the live run page goes next to
 // it with -run before the extension.
 const uiScreenshotEnv = "HEADROOM_UI_SCREENSHOT"
-
-// uiChromiumEnv overrides where the browser is; by default Debian's
-// chromium (scripts/install-browser.sh installs it).
-const uiChromiumEnv = "HEADROOM_TEST_CHROMIUM"
 
 // uiViewport is the browser window the UI is checked at, in CSS pixels.
 const (
@@ -56,29 +51,6 @@ func init() {
 func updateFlag() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
-}
-
-// uiChromium finds the browser; without one the test fails under CI and is
-// skipped elsewhere, like the other real-component tests.
-func uiChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv(uiChromiumEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", uiChromiumEnv, p, err)
-		}
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "Chromium is not installed: run scripts/install-browser.sh (or set " + uiChromiumEnv + ")"
-	if testenv.InCI() {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
 }
 
 // runPageState is what the test reads from the run page while it polls.
@@ -170,7 +142,7 @@ const analysisPageStateJS = `(() => {
 // directory (and next to $HEADROOM_UI_SCREENSHOT, or to testdata/ with
 // -update).
 func TestUIRunsAnAnalysisEndToEnd(t *testing.T) {
-	exe := uiChromium(t)
+	exe := testenv.Chromium(t)
 	ts := newTestServer(t, "", nil)
 	target := startCheckout(t)
 	scenario := checkoutScenario("      - {duration: 3s, target: 8, name: warm}\n      - {duration: 3s, target: 20, name: climb}\n      - {duration: 3s, target: 40, name: push}\n")
@@ -627,7 +599,7 @@ const reviewsPageStateJS = `(() => {
 // 20% target, and the trend chart draws every review; "Review now" adds a
 // review through the API and the chart grows by it.
 func TestUIShowsTheCapacityTrend(t *testing.T) {
-	exe := uiChromium(t)
+	exe := testenv.Chromium(t)
 	// The reviews are dated by the server's clock, which the test moves a
 	// day per review; ReviewFunc stands in for production Prometheus data
 	// (reviews against a real Prometheus are tested in reviews_test.go).

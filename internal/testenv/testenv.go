@@ -11,6 +11,7 @@ package testenv
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,6 +85,34 @@ func Get(key string) string {
 	}
 	once.Do(load)
 	return file[key]
+}
+
+// ChromiumEnv names a browser binary tests use instead of Debian's chromium.
+const ChromiumEnv = "HEADROOM_TEST_CHROMIUM"
+
+// Chromium returns the browser that tests open pages in: ChromiumEnv, else
+// Debian's chromium (scripts/install-browser.sh installs it; make test runs
+// it). Without one the test fails under CI and is skipped elsewhere, like
+// the other real-component tests.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(ChromiumEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", ChromiumEnv, p, err)
+		}
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "Chromium is not installed: run scripts/install-browser.sh (or set " + ChromiumEnv + ")"
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
 }
 
 // InCI reports whether the tests run under CI.
