@@ -111,7 +111,12 @@ wait_until() {
 	shift 3
 	local deadline=$(($(now_ms) + TIMEOUT * 1000))
 	while ! "$@"; do
-		if [ -n "$pid" ] && ! pid_alive "$pid" "$want"; then
+		# The process is ours (we just started it), so only its exit
+		# counts: right after the fork its command line is still the
+		# shell's until exec replaces it, and matching it against want
+		# then would call a healthy start dead. want is checked once it
+		# is ready, below.
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
 			log_tail "$name"
 			die "$name (pid $pid) exited before it was ready; log: $STATE/$name.log"
 		fi
@@ -121,6 +126,10 @@ wait_until() {
 		fi
 		sleep 0.2
 	done
+	if [ -n "$pid" ] && ! pid_alive "$pid" "$want"; then
+		log_tail "$name"
+		die "$name answers, but pid $pid is not $want: another process holds its port; log: $STATE/$name.log"
+	fi
 }
 
 # ---------------------------------------------------------------- PostgreSQL
