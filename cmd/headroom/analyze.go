@@ -115,9 +115,9 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if !(f.targetHeadroom > 0) || f.targetHeadroom > 10 {
 		return fmt.Errorf("analyze: --target-headroom %v: expected a fraction greater than 0 such as 0.2 (20%% spare capacity)", f.targetHeadroom)
 	}
-	pushHdrs, err := parseHeaderFlags("--push-gauges-header", f.pushHeaders)
+	pushHdrs, err := parseHeaderFlags("analyze", "--push-gauges-header", f.pushHeaders)
 	if err != nil {
-		return fmt.Errorf("analyze: %w", err)
+		return err
 	}
 	a, obs, run, err := analyzeWindowObs(ctx, e, &f, opts)
 	if err != nil {
@@ -370,14 +370,9 @@ func analyzeSource(e *env, f *analyzeFlags, run *model.Run, runDir string) (coll
 	if url == "" {
 		return nil, "", noop, fmt.Errorf("analyze: --run %s records no metrics location (neither a Prometheus URL nor a store); pass --prometheus URL", f.runFile)
 	}
-	headers := map[string]string{}
-	for _, h := range f.promHeaders {
-		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, "", noop, fmt.Errorf("analyze: --prometheus-header %q: expected 'Name: value' such as 'X-Scope-OrgID: tenant-1'", h)
-		}
-		headers[k] = strings.TrimSpace(v)
+	headers, err := parseHeaderFlags("analyze", "--prometheus-header", f.promHeaders)
+	if err != nil {
+		return nil, "", noop, err
 	}
 	p, err := collector.NewPrometheus(collector.PrometheusConfig{
 		URL:             url,

@@ -169,7 +169,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Wrote the gauges of %s to %s.\n", v.Service, f.gaugesFile)
 	}
 	if f.pushGauges != "" {
-		hdrs, err := parseHeaderFlags("--push-gauges-header", f.rwHeaders)
+		hdrs, err := parseHeaderFlags("report", "--push-gauges-header", f.rwHeaders)
 		if err != nil {
 			return err
 		}

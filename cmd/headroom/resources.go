@@ -273,14 +273,9 @@ func resourcesSource(e *env, f *resourcesFlags, run *model.Run, runDir string) (
 		}
 		return nil, "", noop, errors.New("resources: no metrics source: pass --prometheus URL or --run run.json (see 'headroom resources --help')")
 	}
-	headers := map[string]string{}
-	for _, h := range f.promHeaders {
-		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, "", noop, fmt.Errorf("resources: --prometheus-header %q: expected 'Name: value' such as 'X-Scope-OrgID: tenant-1'", h)
-		}
-		headers[k] = strings.TrimSpace(v)
+	headers, err := parseHeaderFlags("resources", "--prometheus-header", f.promHeaders)
+	if err != nil {
+		return nil, "", noop, err
 	}
 	password := f.password
 	if password == "" && e.getenv != nil {

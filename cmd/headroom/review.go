@@ -122,8 +122,8 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	}
 	var rwHeaders map[string]string
 	if f.pushGauges != "" {
-		if rwHeaders, err = parseHeaderFlags("--push-gauges-header", f.rwHeaders); err != nil {
-			return fmt.Errorf("review: %w", err)
+		if rwHeaders, err = parseHeaderFlags("review", "--push-gauges-header", f.rwHeaders); err != nil {
+			return err
 		}
 	}
 	cfg := collector.ProductionConfig{Logger: e.log}
@@ -282,14 +282,9 @@ func reviewSelectors(f *reviewFlags) (collector.Selectors, error) {
 
 // reviewSource opens the Prometheus API.
 func reviewSource(e *env, f *reviewFlags) (*collector.Prometheus, error) {
-	headers := map[string]string{}
-	for _, h := range f.promHeaders {
-		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("review: --prometheus-header %q: expected 'Name: value' such as 'X-Scope-OrgID: tenant-1'", h)
-		}
-		headers[k] = strings.TrimSpace(v)
+	headers, err := parseHeaderFlags("review", "--prometheus-header", f.promHeaders)
+	if err != nil {
+		return nil, err
 	}
 	p, err := collector.NewPrometheus(collector.PrometheusConfig{
 		URL: f.prometheus, BearerTokenFile: f.bearerTokenFile, Headers: headers, Timeout: f.timeout, Logger: e.log,

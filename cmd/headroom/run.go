@@ -198,7 +198,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		cfg.ProgressInterval = 5 * time.Second
 	}
 	if f.remoteWrite != "" {
-		hdrs, err := parseHeaderFlags("--remote-write-header", f.remoteWriteHeaders)
+		hdrs, err := parseHeaderFlags("run", "--remote-write-header", f.remoteWriteHeaders)
 		if err != nil {
 			return err
 		}
@@ -306,7 +306,7 @@ func runScenario(f *runFlags, files []string, set map[string]bool) (*model.Scena
 	if f.url == "" {
 		return nil, errors.New("run: no scenario: give a scenario file (headroom run scenario.yaml) or --url URL with --vus N --duration D or --stage DURATION:TARGET (see 'headroom run --help')")
 	}
-	hdrs, err := parseHeaderFlags("-H", f.headers)
+	hdrs, err := parseHeaderFlags("run", "-H", f.headers)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func runScenario(f *runFlags, files []string, set map[string]bool) (*model.Scena
 }
 
 // parseHeaderFlags reads 'Name: value' flags.
-func parseHeaderFlags(flagName string, list []string) (map[string]string, error) {
+func parseHeaderFlags(cmd, flagName string, list []string) (map[string]string, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
@@ -351,7 +351,7 @@ func parseHeaderFlags(flagName string, list []string) (map[string]string, error)
 		k, v, ok := strings.Cut(h, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("run: %s %q: expected 'Name: value' such as 'Authorization: Bearer abc'", flagName, h)
+			return nil, fmt.Errorf("%s: %s %q: expected 'Name: value' such as 'X-Scope-OrgID: tenant-1'", cmd, flagName, h)
 		}
 		out[k] = strings.TrimSpace(v)
 	}
@@ -466,7 +466,7 @@ func shardThresholds(e *env, prom, remoteWrite string, headers stringList) (load
 			e.log.Warn("each shard judges the thresholds on its own requests: give --prometheus URL (the query API of the backend the shards write to) to judge them over every shard")
 			return nil, nil
 		}
-		hdrs, err := parseHeaderFlags("--remote-write-header", headers)
+		hdrs, err := parseHeaderFlags("run", "--remote-write-header", headers)
 		if err != nil {
 			return nil, err
 		}
