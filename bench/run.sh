@@ -4,7 +4,9 @@
 # 127.0.0.1 and every load bounded in time. See bench/README.md.
 #
 #   bench/run.sh              every part
-#   bench/run.sh rps cpu      only the named parts: rps cpu mem car go
+#   bench/run.sh rps cpu      only the named parts: rps cpu mem car go accuracy
+#                             (accuracy is bench/accuracy.sh: the breaking
+#                             points of every shape against measured capacity)
 #
 # Exits non-zero only when a tool fails to run; a missed goal is reported
 # as MISS in the summary, not as a failure.
@@ -35,7 +37,7 @@ GOAL_KIB_PER_VU=16    # memory per idle VU ≤ 16 KiB
 GOAL_CAR_ERROR=0.01   # achieved arrival rate within 1% of the target
 GOAL_LAG_P99_MS=5     # p99 scheduling lag < 5 ms
 
-ALL_PARTS=(rps cpu mem car go)
+ALL_PARTS=(rps cpu mem car go accuracy)
 if [ $# -eq 0 ] || [ "$1" = all ]; then
 	PARTS=("${ALL_PARTS[@]}")
 else
@@ -43,7 +45,7 @@ else
 fi
 for p in "${PARTS[@]}"; do
 	case $p in
-	rps | cpu | mem | car | go) ;;
+	rps | cpu | mem | car | go | accuracy) ;;
 	-h | --help | help)
 		sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
@@ -89,6 +91,22 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# report_accuracy runs bench/accuracy.sh (its own table is printed as it
+# ends) and sums it up in one row.
+report_accuracy() {
+	log "accuracy: every shape's breaking point against its measured capacity (bench/accuracy.sh)"
+	RESULTS="$RESULTS/accuracy" bash "$ROOT/bench/accuracy.sh"
+	local sum=$RESULTS/accuracy/summary.txt pass total
+	if [ ! -s "$sum" ]; then
+		fail "bench/accuracy.sh wrote no table"
+		return
+	fi
+	pass=$(grep -c '| PASS *$' "$sum")
+	total=$(grep -cE '\| (PASS|FAIL|SKIP) *$' "$sum")
+	row "accuracy: runs within ±15% with the right reason and bottleneck" "$pass/$total" - "all" "$([ "$pass" = "$total" ] && echo PASS || echo MISS)"
+	NOTES+=("accuracy table: $sum")
+}
 
 # calc EXPR [DECIMALS] evaluates a floating-point expression.
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -488,6 +506,7 @@ fi
 want mem && report_mem
 want car && report_car
 want go && report_go
+want accuracy && report_accuracy
 
 {
 	echo

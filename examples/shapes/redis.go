@@ -198,6 +198,17 @@ func StartRedis(ctx context.Context, dir string) (*RedisStack, error) {
 	return st, nil
 }
 
+// Pids are the process ids of redis-server and the exporter.
+func (st *RedisStack) Pids() []int {
+	var pids []int
+	for _, c := range []*exec.Cmd{st.server, st.exporter} {
+		if c != nil && c.Process != nil {
+			pids = append(pids, c.Process.Pid)
+		}
+	}
+	return pids
+}
+
 // Stop ends the exporter and redis-server.
 func (st *RedisStack) Stop() {
 	for _, c := range []*exec.Cmd{st.exporter, st.server} {

@@ -1,0 +1,562 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/headroom-sh/headroom/examples/shapes"
+	"github.com/headroom-sh/headroom/internal/testenv"
+	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/scenario"
+)
+
+// The shapes' ground truth, end to end: each target of examples/shapes runs
+// as its own process, its capacity is measured with wrk at fixed
+// concurrency, then `headroom run --scrape` drives a 60-second ramp into
+// the embedded store and `headroom analyze --format json` must find the
+// breaking point within shapeTolerance of the measured capacity, with the
+// right reason and bottleneck (and no breaking point where nothing breaks).
+//
+// By default each shape runs once, the variants spread over the shapes so
+// that smooth and coarse ramps and the closed and open models are all
+// covered. HEADROOM_SHAPES_MATRIX=full runs every shape with every ramp
+// style and load model it allows (bench/accuracy.sh does); HEADROOM_SHAPES
+// (pool,cpu,...) keeps only some shapes. HEADROOM_SHAPES_TABLE names a file
+// each run appends its row to: shape, variant, truth, found, error, reason,
+// bottleneck.
+const (
+	// shapeTolerance is how far the breaking point may be from the
+	// measured capacity.
+	shapeTolerance = 0.15
+	// shapeSLO is the p95 SLO of every analysis.
+	shapeSLO = shapes.DefaultSLOP95
+	// shapeStep and shapeRateWindow are the analyses' resolution: the
+	// runner and the scraper write every second.
+	shapeStep       = 2 * time.Second
+	shapeRateWindow = 4 * time.Second
+	// measuredPriority is the nice value of the processes the test
+	// measures (target, Redis, wrk, headroom run): the host's other work
+	// then takes less of their CPU, so that the capacity measured by wrk
+	// still holds during the ramp a minute later. It needs root; without
+	// it the processes run at the default priority.
+	measuredPriority = -10
+)
+
+// reasonSaturation is the breaking-point reason of a plateau (and of an
+// open-model overload), one of the shared names of ARCHITECTURE.md.
+const reasonSaturation = "saturation"
+
+// shapeVariant is one end-to-end run of a shape.
+type shapeVariant struct {
+	shape, style, model string
+}
+
+func (v shapeVariant) String() string { return v.shape + "/" + v.style + "/" + v.model }
+
+// defaultShapeVariants is one run per shape covering every style and model.
+var defaultShapeVariants = []shapeVariant{
+	{shapes.Pool, shapes.Smooth, shapes.Closed},
+	{shapes.CPU, shapes.Coarse, shapes.Closed},
+	{shapes.Redis, shapes.Smooth, shapes.Open},
+	{shapes.Shed, shapes.Coarse, shapes.Closed},
+	{shapes.Retrograde, shapes.Smooth, shapes.Closed},
+	{shapes.SLO, shapes.Coarse, shapes.Closed},
+	{shapes.None, shapes.Smooth, shapes.Closed},
+	{shapes.Flow, shapes.Coarse, shapes.Open},
+}
+
+// shapeVariants are the runs selected by the environment.
+func shapeVariants() []shapeVariant {
+	vs := defaultShapeVariants
+	if os.Getenv("HEADROOM_SHAPES_MATRIX") == "full" {
+		vs = nil
+		for _, sh := range shapes.Names {
+			for _, style := range []string{shapes.Smooth, shapes.Coarse} {
+				vs = append(vs, shapeVariant{sh, style, shapes.Closed})
+				if shapes.OpenModel(sh) {
+					vs = append(vs, shapeVariant{sh, style, shapes.Open})
+				}
+			}
+		}
+	}
+	if only := os.Getenv("HEADROOM_SHAPES"); only != "" {
+		keep := map[string]bool{}
+		for _, s := range strings.Split(only, ",") {
+			keep[strings.TrimSpace(s)] = true
+		}
+		var kept []shapeVariant
+		for _, v := range vs {
+			if keep[v.shape] || keep[v.String()] {
+				kept = append(kept, v)
+			}
+		}
+		vs = kept
+	}
+	return vs
+}
+
+func TestShapesEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute and a half of load per shape")
+	}
+	wrk := testenv.Require(t, testenv.Wrk)
+	for _, v := range shapeVariants() {
+		t.Run(v.String(), func(t *testing.T) {
+			runShapeVariant(t, wrk, v)
+		})
+	}
+}
+
+// shapeTarget is a shapes process serving on a loopback port.
+type shapeTarget struct {
+	addr     string
+	capacity float64 // by construction, requests/s
+	redis    *shapes.RedisStack
+}
+
+func (s *shapeTarget) url() string { return "http://" + s.addr }
+
+var (
+	shapesBuildOnce sync.Once
+	shapesBinPath   string
+	shapesBuildErr  error
+)
+
+// shapesBin builds examples/shapes/cmd/shapes once into tmpRoot.
+func shapesBin(t *testing.T) string {
+	t.Helper()
+	shapesBuildOnce.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			shapesBuildErr = fmt.Errorf("could not find the go command: %w", err)
+			return
+		}
+		shapesBinPath = filepath.Join(tmpRoot, "shapes")
+		cmd := exec.Command(gobin, "build", "-o", shapesBinPath, "./examples/shapes/cmd/shapes")
+		cmd.Dir = testenv.Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			shapesBuildErr = fmt.Errorf("go build ./examples/shapes/cmd/shapes: %w\n%s", err, out)
+		}
+	})
+	if shapesBuildErr != nil {
+		t.Fatal(shapesBuildErr)
+	}
+	return shapesBinPath
+}
+
+// prioritize gives a process the measured processes' priority; it is a
+// no-op where that is not allowed.
+func prioritize(pid int) {
+	_ = unix.Setpriority(unix.PRIO_PROCESS, pid, measuredPriority)
+}
+
+// startShape runs the shape's target as its own process (with its own
+// redis-server and redis_exporter for the redis shape) until the test ends.
+func startShape(t *testing.T, shape string) *shapeTarget {
+	t.Helper()
+	st := &shapeTarget{}
+	args := []string{"--shape", shape}
+	if shape == shapes.Redis {
+		r, err := shapes.StartRedis(context.Background(), t.TempDir())
+		if errors.Is(err, shapes.ErrNoRedis) && !testenv.InCI() {
+			t.Skipf("%v (scripts/testenv.sh up installs them)", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Stop)
+		for _, pid := range r.Pids() {
+			prioritize(pid)
+		}
+		st.redis = r
+		args = append(args, "--redis-addr", r.Addr)
+	}
+	cmd := exec.Command(shapesBin(t), args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prioritize(cmd.Process.Pid)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			t.Fatalf("the %s target exited before listening: %s", shape, stderr.String())
+		}
+		var ready struct {
+			Addr     string  `json:"addr"`
+			Capacity float64 `json:"capacity_rps"`
+			Describe string  `json:"describe"`
+		}
+		if err := json.Unmarshal([]byte(line), &ready); err != nil {
+			t.Fatalf("the %s target printed %q: %v", shape, line, err)
+		}
+		st.addr, st.capacity = ready.Addr, ready.Capacity
+		t.Logf("target: %s", ready.Describe)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the %s target did not listen within 30s: %s", shape, stderr.String())
+	}
+	return st
+}
+
+// wrkResult is one wrk run's summary, printed by wrkScript's done().
+type wrkResult struct {
+	Requests   int64 `json:"requests"`
+	DurationUS int64 `json:"duration_us"`
+	Non2xx     int64 `json:"non2xx"`
+	SocketErrs int64 `json:"socket_errors"`
+	P95US      int64 `json:"p95_us"`
+}
+
+// okRPS is the successful requests per second.
+func (r wrkResult) okRPS() float64 {
+	return float64(r.Requests-r.Non2xx-r.SocketErrs) / (float64(r.DurationUS) / 1e6)
+}
+
+// wrkSummary makes wrk print its summary as one JSON line.
+const wrkSummary = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\nWRKJSON {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,"p95_us":%d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(95)))
+end
+`
+
+// wrkFlow cycles through the flow's three requests.
+const wrkFlow = `
+local i = 0
+request = function()
+  i = i + 1
+  local k = i % 3
+  if k == 1 then return wrk.format("GET", "/api/products") end
+  if k == 2 then return wrk.format("POST", "/api/orders", {["Content-Type"] = "application/json"}, '{"sku":"wrk"}') end
+  return wrk.format("GET", "/api/orders/1")
+end
+`
+
+// runWrk measures the target at fixed concurrency for d.
+func runWrk(t *testing.T, wrk string, st *shapeTarget, shape string, conns int, d time.Duration) wrkResult {
+	t.Helper()
+	script := wrkSummary
+	url := st.url() + "/work"
+	if shape == shapes.Flow {
+		script += wrkFlow
+		url = st.url() + "/"
+	}
+	file := filepath.Join(t.TempDir(), "summary.lua")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d", fmt.Sprintf("%ds", int(d.Seconds())), "--timeout", "5s", "-s", file, url)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prioritize(cmd.Process.Pid)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("wrk: %v\n%s%s", err, out.String(), errb.String())
+	}
+	_, js, ok := strings.Cut(out.String(), "WRKJSON ")
+	if !ok {
+		t.Fatalf("wrk printed no summary:\n%s", out.String())
+	}
+	var r wrkResult
+	if err := json.Unmarshal([]byte(strings.TrimSpace(js)), &r); err != nil {
+		t.Fatalf("wrk summary %q: %v", js, err)
+	}
+	return r
+}
+
+// measureCapacity is the shape's capacity measured with wrk, closed loop at
+// fixed concurrency, in requests/s: successful throughput with the
+// resource kept busy (shed: a few more connections than the pool has, so
+// that shedding does not turn wrk into a 503 loop; retrograde: the best of
+// three concurrencies around the peak; slo: the throughput at which p95
+// reaches the SLO, interpolated between concurrencies).
+func measureCapacity(t *testing.T, wrk string, st *shapeTarget, shape string) float64 {
+	t.Helper()
+	const d = 8 * time.Second
+	switch shape {
+	case shapes.Retrograde:
+		best := 0.0
+		for _, c := range []int{12, 16, 20} {
+			r := runWrk(t, wrk, st, shape, c, 5*time.Second)
+			t.Logf("wrk -c%d: %.1f requests/s, p95 %.1f ms", c, r.okRPS(), float64(r.P95US)/1e3)
+			best = math.Max(best, r.okRPS())
+		}
+		return best
+	case shapes.SLO:
+		type pt struct{ x, p95 float64 }
+		var pts []pt
+		for _, c := range []int{20, 28, 36, 44} {
+			r := runWrk(t, wrk, st, shape, c, 5*time.Second)
+			t.Logf("wrk -c%d: %.1f requests/s, p95 %.1f ms", c, r.okRPS(), float64(r.P95US)/1e3)
+			pts = append(pts, pt{r.okRPS(), float64(r.P95US) / 1e3})
+		}
+		sort.Slice(pts, func(i, j int) bool { return pts[i].p95 < pts[j].p95 })
+		slo := float64(shapeSLO.Milliseconds())
+		// Interpolate between the two points around the SLO (or
+		// extrapolate from the nearest two).
+		i := sort.Search(len(pts), func(i int) bool { return pts[i].p95 >= slo })
+		i = min(max(i, 1), len(pts)-1)
+		a, b := pts[i-1], pts[i]
+		if b.p95 == a.p95 {
+			return (a.x + b.x) / 2
+		}
+		return a.x + (slo-a.p95)*(b.x-a.x)/(b.p95-a.p95)
+	}
+	conns := map[string]int{shapes.Pool: 40, shapes.CPU: 16, shapes.Redis: 24, shapes.Flow: 24, shapes.None: 32,
+		shapes.Shed: shapes.DefaultPoolSize + 4}[shape]
+	r := runWrk(t, wrk, st, shape, conns, d)
+	t.Logf("wrk -c%d: %.1f successful requests/s (%d of %d not 2xx), p95 %.1f ms", conns, r.okRPS(), r.Non2xx, r.Requests, float64(r.P95US)/1e3)
+	return r.okRPS()
+}
+
+// headroomPrioritized runs the built binary like headroom does, at the
+// measured processes' priority.
+func headroomPrioritized(t *testing.T, timeout time.Duration, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, headroomBin(t), args...)
+	cmd.WaitDelay = 5 * time.Second
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prioritize(cmd.Process.Pid)
+	err := cmd.Wait()
+	res := cliResult{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+	default:
+		t.Fatalf("could not run headroom %s: %v", strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("headroom %s did not finish within %s; stderr:\n%s", strings.Join(args, " "), timeout, res.stderr)
+	}
+	return res
+}
+
+// shapeExpectation is what the analysis must say about a shape.
+type shapeExpectation struct {
+	// reasons are the acceptable reasons of the headline breaking point;
+	// none means no breaking point.
+	reasons []string
+	// bottleneck is the resource the analysis must blame ("" not checked).
+	bottleneck string
+}
+
+func expectationFor(v shapeVariant) shapeExpectation {
+	switch v.shape {
+	case shapes.Pool, shapes.Flow:
+		return shapeExpectation{[]string{reasonSaturation}, model.KindDBPool}
+	case shapes.CPU:
+		return shapeExpectation{[]string{reasonSaturation}, model.KindCPU}
+	case shapes.Redis:
+		return shapeExpectation{[]string{reasonSaturation}, model.KindRedis}
+	case shapes.Shed:
+		return shapeExpectation{[]string{model.ReasonErrorRate}, model.KindDBPool}
+	case shapes.Retrograde:
+		return shapeExpectation{[]string{model.ReasonRetrograde, model.ReasonThroughputPeak}, ""}
+	case shapes.SLO:
+		return shapeExpectation{[]string{model.ReasonLatencySLO}, ""}
+	}
+	return shapeExpectation{}
+}
+
+// runShapeVariant measures the target, runs the ramp, analyses it and
+// checks the analysis against the measurement.
+func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
+	st := startShape(t, v.shape)
+	truth := measureCapacity(t, wrk, st, v.shape)
+	t.Logf("capacity: %.1f requests/s measured, %.1f by construction", truth, st.capacity)
+
+	cfg, err := shapes.Config{Shape: v.shape, RedisAddr: "set"}.WithDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := cfg.Scenario(st.url(), shapes.LoadOptions{Style: v.style, Model: v.model, Capacity: truth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	data, err := scenario.Marshal(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scFile := filepath.Join(dir, "scenario.yaml")
+	if err := os.WriteFile(scFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runFile := filepath.Join(dir, "run.json")
+	args := []string{"run", scFile, "--out", runFile, "--quiet", "--scrape", "shapes=" + st.url() + "/metrics"}
+	if st.redis != nil {
+		args = append(args, "--scrape", "redis="+st.redis.ExporterURL)
+	}
+	res := headroomPrioritized(t, 3*time.Minute, args...)
+	if res.code != 0 && res.code != 99 {
+		t.Fatalf("headroom run exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	res = headroomPrioritized(t, 2*time.Minute, "analyze", "--run", runFile, "--format", "json",
+		"--step", shapeStep.String(), "--rate-window", shapeRateWindow.String(), "--slo-p95", shapeSLO.String())
+	if res.code != 0 {
+		t.Fatalf("headroom analyze exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	var a model.Analysis
+	if err := json.Unmarshal([]byte(res.stdout), &a); err != nil {
+		t.Fatalf("analyze --format json: %v", err)
+	}
+	checkShape(t, v, truth, a)
+}
+
+// checkShape compares the analysis with the measured capacity and the
+// shape's expectation, logs what the analysis said and appends the row to
+// HEADROOM_SHAPES_TABLE.
+func checkShape(t *testing.T, v shapeVariant, truth float64, a model.Analysis) {
+	t.Helper()
+	want := expectationFor(v)
+	bp := a.BreakingPoint
+	found, reason, conf := 0.0, "none", ""
+	if bp != nil {
+		found, reason, conf = bp.RPS, bp.Reason, bp.Confidence
+	}
+	errPct := 100 * (found/truth - 1)
+	t.Logf("verdict: %s", a.Verdict)
+	for _, b := range a.BreakingPoints {
+		t.Logf("breaking point %s at %.1f VUs / %.1f RPS (%s): %s", b.Reason, b.VUs, b.RPS, b.Confidence, b.Evidence)
+	}
+	t.Logf("bottleneck %s (%s): %s", a.Bottleneck.Resource, a.Bottleneck.Confidence, a.Bottleneck.Evidence)
+	t.Logf("tested up to %.1f RPS; warnings %d", a.TestedUpToRPS, len(a.Warnings))
+	recordShapeRow(t, v, truth, found, errPct, reason, conf, a.Bottleneck.Resource)
+
+	if len(want.reasons) == 0 {
+		if bp != nil {
+			t.Errorf("%s: a breaking point (%s at %.1f RPS) where nothing breaks below %.0f requests/s", v, bp.Reason, bp.RPS, truth)
+		}
+		if truth < 2*a.TestedUpToRPS {
+			t.Errorf("%s: the ample target carried only %.1f requests/s under wrk, not far above the %.1f tested", v, truth, a.TestedUpToRPS)
+		}
+		if r := a.Bottleneck.Resource; r != model.BottleneckNone {
+			t.Errorf("%s: bottleneck %q where nothing saturated, want %q", v, r, model.BottleneckNone)
+		}
+		return
+	}
+	if bp == nil {
+		t.Errorf("%s: no breaking point (tested up to %.1f RPS); want %v at the measured %.1f requests/s", v, a.TestedUpToRPS, want.reasons, truth)
+		return
+	}
+	if !containsString(want.reasons, bp.Reason) {
+		t.Errorf("%s: breaking point reason %q, want one of %v", v, bp.Reason, want.reasons)
+	}
+	if math.Abs(found/truth-1) > shapeTolerance {
+		t.Errorf("%s: breaking point at %.1f RPS, %+.1f%% from the measured %.1f requests/s (tolerance ±%.0f%%)", v, found, errPct, truth, 100*shapeTolerance)
+	}
+	if want.bottleneck != "" && a.Bottleneck.Resource != want.bottleneck {
+		t.Errorf("%s: bottleneck %q, want %q", v, a.Bottleneck.Resource, want.bottleneck)
+	}
+	if v.shape == shapes.Flow {
+		checkFlowAttribution(t, a)
+	}
+}
+
+// checkFlowAttribution: the order endpoint is the slowest and blamed on
+// the pool; the endpoints whose latency did not grow are blamed on nothing.
+func checkFlowAttribution(t *testing.T, a model.Analysis) {
+	t.Helper()
+	if len(a.SlowestEndpoints) == 0 {
+		t.Error("flow: no slowest-endpoint table")
+		return
+	}
+	for i, e := range a.SlowestEndpoints {
+		t.Logf("slowest endpoint %d: %s p99 %.1f ms (%.1f ms at the lightest load), explained by %q (R² %.2f)", i+1, e.Endpoint, e.P99Ms, e.BaselineP99Ms, e.Resource, e.Explains)
+		switch {
+		case i == 0 && e.Endpoint != "POST /api/orders":
+			t.Errorf("flow: the slowest endpoint is %s, want POST /api/orders", e.Endpoint)
+		case e.Endpoint == "POST /api/orders" && e.Resource != model.KindDBPool:
+			t.Errorf("flow: POST /api/orders is explained by %q, want %s", e.Resource, model.KindDBPool)
+		case e.Endpoint != "POST /api/orders" && e.Resource != "":
+			t.Errorf("flow: %s, whose latency did not grow, is explained by %q", e.Endpoint, e.Resource)
+		}
+	}
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var shapeTableMu sync.Mutex
+
+// recordShapeRow appends a tab-separated row to HEADROOM_SHAPES_TABLE.
+func recordShapeRow(t *testing.T, v shapeVariant, truth, found, errPct float64, reason, conf, bottleneck string) {
+	t.Helper()
+	file := os.Getenv("HEADROOM_SHAPES_TABLE")
+	if file == "" {
+		return
+	}
+	shapeTableMu.Lock()
+	defer shapeTableMu.Unlock()
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Errorf("HEADROOM_SHAPES_TABLE: %v", err)
+		return
+	}
+	defer f.Close()
+	if conf != "" {
+		reason += " (" + conf + ")"
+	}
+	if _, err := fmt.Fprintf(f, "%s\t%s/%s\t%.1f\t%.1f\t%+.1f\t%s\t%s\n", v.shape, v.style, v.model, truth, found, errPct, bottleneck, reason); err != nil {
+		t.Errorf("HEADROOM_SHAPES_TABLE: %v", err)
+	}
+}
