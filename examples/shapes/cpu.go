@@ -3,93 +3,187 @@ package shapes
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"math"
 	"runtime"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// cpuPeriod is the CFS period the cpu target reports its quota against,
-// in microseconds, as cAdvisor does (the kernel's default 100 ms).
-const cpuPeriod = 100000
+// cpuPeriod is the CFS period of the cpu target's quota, as the kernel's
+// default: 100 ms.
+const cpuPeriod = 100 * time.Millisecond
 
-// cpuWorkers runs CPU work on at most cores goroutines at once: the
-// target's CPU quota. Each burn is measured on its thread's own CPU clock,
-// so a request costs the same CPU time however busy the host is.
+// cpuChunk is the CPU time burned between two looks at the quota.
+const cpuChunk = 500 * time.Microsecond
+
+// cpuWorkers burns CPU under a quota the way the kernel's CFS bandwidth
+// control enforces a container's CPU limit: in each 100 ms period the
+// workers may use quota × 100 ms of CPU; once it is used they are throttled
+// until the next period. The CPU cost of the work is calibrated at start
+// on the thread's own CPU clock (the fastest of five timings, so that a
+// busy host does not inflate it), so a request costs the same CPU time
+// however busy the host is.
 type cpuWorkers struct {
-	slots chan struct{}
-	cores int
-	// burned is the CPU time spent burning, in nanoseconds.
-	burned atomic.Int64
-	// ownProcess reports the process's CPU as the container's.
-	ownProcess bool
+	quota float64 // cores
+	// perIteration is the CPU time of one hash iteration.
+	perIteration time.Duration
+	ownProcess   bool
+	now          func() time.Time
+
+	mu sync.Mutex
+	// periodStart is the start of the current period and used the CPU
+	// burned in it; next is closed when the period ends for waiters.
+	periodStart time.Time
+	used        time.Duration
+	throttled   bool // the current period ran out of quota
+	// burned is all CPU burned; periods and throttledPeriods count the
+	// periods with work and those that ran out, as cAdvisor's
+	// container_cpu_cfs_periods_total and _throttled_periods_total.
+	burned           time.Duration
+	periods          int64
+	throttledPeriods int64
 }
 
-func newCPUWorkers(cores int, ownProcess bool) (*cpuWorkers, error) {
-	if _, err := threadCPUTime(); err != nil {
+func newCPUWorkers(quota float64, ownProcess bool) (*cpuWorkers, error) {
+	per, err := calibrateHash()
+	if err != nil {
 		return nil, err
 	}
-	return &cpuWorkers{slots: make(chan struct{}, cores), cores: cores, ownProcess: ownProcess}, nil
+	return &cpuWorkers{quota: quota, perIteration: per, ownProcess: ownProcess, now: time.Now}, nil
 }
 
-// burn waits for a worker, then keeps it busy for d of CPU time.
-func (w *cpuWorkers) burn(ctx context.Context, d time.Duration) error {
-	select {
-	case w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-w.slots }()
+// hashIterations is the loop length timed by calibrateHash.
+const hashIterations = 20000
+
+// calibrateHash measures the CPU time of one hash iteration on the
+// calling thread's CPU clock.
+func calibrateHash() (time.Duration, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	start, err := threadCPUTime()
-	if err != nil {
-		return err
-	}
+	best := time.Duration(math.MaxInt64)
 	var sum [32]byte
-	used := time.Duration(0)
-	for used < d {
-		for range 64 {
+	for range 5 {
+		start, err := threadCPUTime()
+		if err != nil {
+			return 0, err
+		}
+		for range hashIterations {
 			sum = sha256.Sum256(sum[:])
 		}
-		now, err := threadCPUTime()
+		end, err := threadCPUTime()
 		if err != nil {
+			return 0, err
+		}
+		best = min(best, end-start)
+	}
+	sink = sum[0]
+	if best <= 0 {
+		return 0, fmt.Errorf("the thread CPU clock did not move over %d hashes", hashIterations)
+	}
+	return best / hashIterations, nil
+}
+
+// sink keeps the calibration's hashes from being optimized away.
+var sink byte
+
+// budget is the CPU the quota allows per period.
+func (w *cpuWorkers) budget() time.Duration {
+	return time.Duration(w.quota * float64(cpuPeriod))
+}
+
+// take reserves d of CPU from the current period's quota, waiting for the
+// next period while the quota is used up.
+func (w *cpuWorkers) take(ctx context.Context, d time.Duration) error {
+	for {
+		w.mu.Lock()
+		now := w.now()
+		if w.periodStart.IsZero() || now.Sub(w.periodStart) >= cpuPeriod {
+			// A new period: periods align to the first one, as the
+			// kernel's timer does.
+			if w.periodStart.IsZero() {
+				w.periodStart = now
+			} else {
+				w.periodStart = w.periodStart.Add(now.Sub(w.periodStart).Truncate(cpuPeriod))
+			}
+			w.used, w.throttled = 0, false
+			w.periods++
+		}
+		if w.used+d <= w.budget() || w.used == 0 {
+			w.used += d
+			w.burned += d
+			w.mu.Unlock()
+			return nil
+		}
+		if !w.throttled {
+			w.throttled = true
+			w.throttledPeriods++
+		}
+		wait := cpuPeriod - now.Sub(w.periodStart)
+		w.mu.Unlock()
+		if err := sleepCtx(ctx, wait); err != nil {
 			return err
 		}
-		used = now - start
 	}
-	w.burned.Add(int64(used))
+}
+
+// burn spends d of CPU in chunks, each taken from the quota first.
+func (w *cpuWorkers) burn(ctx context.Context, d time.Duration) error {
+	var sum [32]byte
+	for d > 0 {
+		chunk := min(d, cpuChunk)
+		if err := w.take(ctx, chunk); err != nil {
+			return err
+		}
+		n := int(chunk / w.perIteration)
+		for range n {
+			sum = sha256.Sum256(sum[:])
+		}
+		d -= chunk
+	}
+	sink = sum[0]
 	return nil
 }
 
 // collectors are the cAdvisor series of the target's container: its CPU
-// usage and its quota. In its own process the usage is the process's CPU
-// time (what the kernel would charge the container); in a shared process
-// it is the CPU time the workers burned.
+// usage, its quota and its CFS periods. In its own process the usage is
+// the process's CPU time, as the kernel would charge the container; in a
+// shared process it is the CPU the workers burned.
 func (w *cpuWorkers) collectors() []prometheus.Collector {
 	labels := prometheus.Labels{"container": "shapes", "pod": "shapes-cpu", "namespace": "default"}
-	usage := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name:        "container_cpu_usage_seconds_total",
-		Help:        "Cumulative CPU time consumed, in seconds.",
-		ConstLabels: labels,
-	}, func() float64 {
-		if w.ownProcess {
-			if t, err := processCPUTime(); err == nil {
-				return t.Seconds()
-			}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f)
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f)
+	}
+	locked := func(f func() float64) func() float64 {
+		return func() float64 {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return f()
 		}
-		return time.Duration(w.burned.Load()).Seconds()
-	})
-	quota := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "container_spec_cpu_quota",
-		Help:        "CPU quota of the container, in microseconds per period.",
-		ConstLabels: labels,
-	}, func() float64 { return float64(w.cores * cpuPeriod) })
-	period := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "container_spec_cpu_period",
-		Help:        "CPU period of the container, in microseconds.",
-		ConstLabels: labels,
-	}, func() float64 { return cpuPeriod })
-	return []prometheus.Collector{usage, quota, period}
+	}
+	return []prometheus.Collector{
+		counter("container_cpu_usage_seconds_total", "Cumulative CPU time consumed, in seconds.", func() float64 {
+			if w.ownProcess {
+				if t, err := processCPUTime(); err == nil {
+					return t.Seconds()
+				}
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return w.burned.Seconds()
+		}),
+		gauge("container_spec_cpu_quota", "CPU quota of the container, in microseconds per period.",
+			func() float64 { return w.quota * float64(cpuPeriod/time.Microsecond) }),
+		gauge("container_spec_cpu_period", "CPU period of the container, in microseconds.",
+			func() float64 { return float64(cpuPeriod / time.Microsecond) }),
+		counter("container_cpu_cfs_periods_total", "Number of elapsed enforcement periods with work.",
+			locked(func() float64 { return float64(w.periods) })),
+		counter("container_cpu_cfs_throttled_periods_total", "Number of periods in which the container ran out of quota.",
+			locked(func() float64 { return float64(w.throttledPeriods) })),
+	}
 }

@@ -8,17 +8,19 @@
 //
 //   - pool: a database/sql pool of PoolSize connections, each query holding
 //     its connection for Hold; capacity PoolSize / Hold. go_sql_stats_*.
-//   - cpu: every request burns Work of CPU time on one of Cores workers
-//     (the process's CPU quota); capacity Cores / Work. cAdvisor's
-//     container_cpu_usage_seconds_total and container_spec_cpu_quota/period,
-//     and in its own process process_cpu_seconds_total with
-//     go_sched_gomaxprocs_threads.
+//   - cpu: every request burns CPUWork of CPU time under a CPU quota of
+//     CPUQuota cores, enforced per 100 ms period as the kernel's CFS quota
+//     is; capacity CPUQuota / CPUWork. cAdvisor's
+//     container_cpu_usage_seconds_total, container_spec_cpu_quota/period and
+//     container_cpu_cfs_(throttled_)periods_total, and in its own process
+//     process_cpu_seconds_total with go_sched_gomaxprocs_threads.
 //   - redis: every request runs a Lua loop of RedisWork in a real
 //     redis-server, whose single thread is the ceiling; capacity
 //     1 / RedisWork. The Redis series come from redis_exporter.
 //   - shed: the pool of the pool target behind an admission limit that
-//     answers 503 at once when every connection is busy; capacity
-//     PoolSize / Hold of successful requests.
+//     answers 503 at once when every connection is busy and as many
+//     requests already wait for one; capacity PoolSize / Hold of successful
+//     requests.
 //   - retrograde: queries slow down with the number of queries running
 //     together (contention and coherency), so throughput peaks and then
 //     falls: hold(n) = Hold·(1 + σ(n−1) + κn(n−1)), the Universal

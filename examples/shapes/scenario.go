@@ -50,7 +50,9 @@ func closedPlan(shape string) loadPlan {
 	case Pool, Shed:
 		short.maxVUs = 60 // 12.5 requests/s per VU: saturates at about 20
 	case CPU:
-		short.maxVUs = 40 // about 22 per VU: saturates at about 11
+		// Longer think time: about 5 requests/s per VU, so that the
+		// 100 requests/s of the quota are reached at about 20 VUs.
+		return loadPlan{maxVUs: 48, thinkMin: 100 * time.Millisecond, thinkMax: 300 * time.Millisecond}
 	case Redis:
 		short.maxVUs = 48 // about 23 per VU: saturates at about 14
 	case Retrograde:

@@ -44,8 +44,8 @@ const (
 	DefaultFlowPoolSize = 5
 	DefaultNonePoolSize = 400
 	DefaultNoneHold     = 20 * time.Millisecond
-	DefaultCores        = 1
-	DefaultCPUWork      = 4 * time.Millisecond
+	DefaultCPUQuota     = 0.25
+	DefaultCPUWork      = 2500 * time.Microsecond
 	DefaultRedisWork    = 3 * time.Millisecond
 	DefaultRedisPool    = 64
 	DefaultJitter       = 0.2
@@ -74,10 +74,11 @@ type Config struct {
 	// the hold of a query running alone; slo: the latency at no traffic).
 	PoolSize int
 	Hold     time.Duration
-	// Cores is the cpu target's CPU quota in cores and CPUWork the CPU time
-	// each request burns.
-	Cores   int
-	CPUWork time.Duration
+	// CPUQuota is the cpu target's CPU limit in cores (0.25 is Kubernetes'
+	// 250m), enforced per 100 ms period like the kernel's CFS quota, and
+	// CPUWork the CPU time each request burns.
+	CPUQuota float64
+	CPUWork  time.Duration
 	// OwnProcess says the target is the only thing running in this process
 	// (cmd/shapes): the process's CPU and Go runtime series describe it,
 	// and the cpu target reports the process's CPU as its container's.
@@ -130,8 +131,8 @@ func (c *Config) defaults() error {
 			c.Hold = DefaultHold
 		}
 	}
-	if c.Cores == 0 {
-		c.Cores = DefaultCores
+	if c.CPUQuota == 0 {
+		c.CPUQuota = DefaultCPUQuota
 	}
 	if c.CPUWork == 0 {
 		c.CPUWork = DefaultCPUWork
@@ -162,8 +163,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("pool size %d: expected at least 1", c.PoolSize)
 	case c.Hold < 0 || c.CPUWork < 0 || c.RedisWork < 0 || c.SLOSlope < 0:
 		return errors.New("service times must be positive")
-	case c.Cores < 1:
-		return fmt.Errorf("cores %d: expected at least 1", c.Cores)
+	case c.CPUQuota < 0.01 || c.CPUQuota > 64 || math.IsNaN(c.CPUQuota):
+		return fmt.Errorf("CPU quota %v cores: expected from 0.01 to 64", c.CPUQuota)
 	case c.Jitter < 0 || c.Jitter >= 1:
 		return fmt.Errorf("jitter %v: expected a fraction from 0 to below 1", c.Jitter)
 	case c.Sigma < 0 || c.Kappa < 0 || c.Sigma >= 1:
@@ -183,7 +184,7 @@ type Server struct {
 
 	db    *sql.DB
 	sim   *simConnector
-	admit chan struct{} // shed: one slot per connection
+	admit chan struct{} // shed: the connections and as many waiters
 	cpu   *cpuWorkers
 	rdb   *redis.Client
 	redis *redisWork
@@ -249,10 +250,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if cfg.Shape == Shed {
-			s.admit = make(chan struct{}, cfg.PoolSize)
+			// As many may wait for a connection as hold one; beyond
+			// that the request is shed.
+			s.admit = make(chan struct{}, 2*cfg.PoolSize)
 		}
 	case CPU:
-		w, err := newCPUWorkers(cfg.Cores, cfg.OwnProcess)
+		w, err := newCPUWorkers(cfg.CPUQuota, cfg.OwnProcess)
 		if err != nil {
 			return nil, err
 		}
@@ -356,7 +359,7 @@ func (c Config) Capacity(sloP95 time.Duration) float64 {
 	case Flow:
 		return 3 * float64(c.PoolSize) / c.Hold.Seconds()
 	case CPU:
-		return float64(c.Cores) / c.CPUWork.Seconds()
+		return c.CPUQuota / c.CPUWork.Seconds()
 	case Redis:
 		return 1 / c.RedisWork.Seconds()
 	case Retrograde:
@@ -379,13 +382,13 @@ func (c Config) Describe(sloP95 time.Duration) string {
 	case Pool:
 		return fmt.Sprintf("a database/sql pool of %d connections, %s per query → capacity %.0f requests/s", c.PoolSize, c.Hold, capa)
 	case Shed:
-		return fmt.Sprintf("a pool of %d connections, %s per query, that answers 503 at once when every connection is busy → capacity %.0f successful requests/s", c.PoolSize, c.Hold, capa)
+		return fmt.Sprintf("a pool of %d connections, %s per query, that answers 503 at once when %d requests already hold or wait for one → capacity %.0f successful requests/s", c.PoolSize, c.Hold, 2*c.PoolSize, capa)
 	case None:
 		return fmt.Sprintf("a pool of %d connections, %s per query → capacity %.0f requests/s, far above the test", c.PoolSize, c.Hold, capa)
 	case Flow:
 		return fmt.Sprintf("three endpoints; only POST /api/orders uses the pool of %d connections, %s per query → %.0f orders/s, %.0f requests/s over the flow", c.PoolSize, c.Hold, capa/3, capa)
 	case CPU:
-		return fmt.Sprintf("%s of CPU per request on a quota of %d core(s) → capacity %.0f requests/s", c.CPUWork, c.Cores, capa)
+		return fmt.Sprintf("%s of CPU per request under a CPU quota of %gm (%g cores) → capacity %.0f requests/s", c.CPUWork, 1000*c.CPUQuota, c.CPUQuota, capa)
 	case Redis:
 		return fmt.Sprintf("a %s Lua loop per request in redis-server at %s (one thread) → capacity %.0f requests/s", c.RedisWork, c.RedisAddr, capa)
 	case Retrograde:
@@ -438,7 +441,7 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 		select {
 		case s.admit <- struct{}{}:
 		default:
-			http.Error(w, "busy: every connection is in use", http.StatusServiceUnavailable)
+			http.Error(w, "busy: every connection is in use and the queue is full", http.StatusServiceUnavailable)
 			return
 		}
 		_, err = s.db.ExecContext(ctx, "hold")

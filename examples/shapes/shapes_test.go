@@ -88,42 +88,66 @@ func TestThePoolTargetCarriesItsCapacityByConstruction(t *testing.T) {
 }
 
 func TestTheShedTargetAnswers503AtOnceWhenFull(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives load for two seconds")
+	// One connection held 300 ms and one place in the queue: of three
+	// requests sent together, one is shed at once and two are served.
+	_, url := serve(t, Config{Shape: Shed, PoolSize: 1, Hold: 300 * time.Millisecond, Jitter: 0.01})
+	type result struct {
+		code int
+		took time.Duration
 	}
-	srv, url := serve(t, Config{Shape: Shed, PoolSize: 4, Hold: 20 * time.Millisecond})
-	want := srv.Config().Capacity(0)
-	got, codes := hammer(t, url+"/work", 8, 2*time.Second)
-	t.Logf("measured %.1f successful requests/s, %.0f by construction; statuses %v", got, want, codes)
-	if codes[http.StatusServiceUnavailable] == 0 {
-		t.Error("8 clients on 4 connections were never shed")
+	results := make(chan result, 3)
+	for range 3 {
+		go func() {
+			start := time.Now()
+			resp, err := http.Get(url + "/work")
+			if err != nil {
+				t.Error(err)
+				results <- result{}
+				return
+			}
+			resp.Body.Close()
+			results <- result{resp.StatusCode, time.Since(start)}
+		}()
 	}
-	if got > 1.1*want || got < 0.7*want {
-		t.Errorf("%.1f successful requests/s, want at most %.0f and not far below", got, want)
+	codes := map[int]int{}
+	for range 3 {
+		r := <-results
+		codes[r.code]++
+		if r.code == http.StatusServiceUnavailable && r.took > 150*time.Millisecond {
+			t.Errorf("the shed request took %s, want an answer at once", r.took)
+		}
+	}
+	if codes[http.StatusOK] != 2 || codes[http.StatusServiceUnavailable] != 1 {
+		t.Errorf("statuses %v, want two 200 and one 503", codes)
 	}
 }
 
-func TestTheCPUTargetBurnsItsWorkAndReportsItsQuota(t *testing.T) {
-	srv, url := serve(t, Config{Shape: CPU, Cores: 1, CPUWork: 5 * time.Millisecond, Jitter: 0.01})
-	if got := srv.Config().Capacity(0); got != 200 {
-		t.Fatalf("capacity by construction %.1f, want 1 core / 5 ms = 200", got)
+func TestTheCPUTargetIsThrottledAtItsQuota(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives load for two seconds")
 	}
-	for range 20 {
-		resp, err := http.Get(url + "/work")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+	srv, url := serve(t, Config{Shape: CPU, CPUQuota: 0.1, CPUWork: 2 * time.Millisecond})
+	want := srv.Config().Capacity(0)
+	if want != 50 {
+		t.Fatalf("capacity by construction %.1f, want 0.1 core / 2 ms = 50", want)
 	}
-	burned := time.Duration(srv.cpu.burned.Load())
-	if burned < 20*5*time.Millisecond*99/100 || burned > 20*5*time.Millisecond*103/100 {
-		t.Errorf("20 requests burned %s of CPU, want about 100ms", burned)
+	got, _ := hammer(t, url+"/work", 6, 2*time.Second)
+	t.Logf("measured %.1f requests/s, %.0f by construction", got, want)
+	if math.Abs(got/want-1) > 0.15 {
+		t.Errorf("measured %.1f requests/s with 6 clients, want %.0f ± 15%%", got, want)
 	}
 	body := scrape(t, url)
-	for _, s := range []string{"container_cpu_usage_seconds_total{", `container_spec_cpu_quota{container="shapes",namespace="default",pod="shapes-cpu"} 100000`, "container_spec_cpu_period{"} {
+	for _, s := range []string{"container_cpu_usage_seconds_total{", `container_spec_cpu_quota{container="shapes",namespace="default",pod="shapes-cpu"} 10000`,
+		"container_spec_cpu_period{", "container_cpu_cfs_throttled_periods_total{"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("/metrics lacks %s", s)
 		}
+	}
+	srv.cpu.mu.Lock()
+	periods, throttled := srv.cpu.periods, srv.cpu.throttledPeriods
+	srv.cpu.mu.Unlock()
+	if periods < 15 || float64(throttled) < 0.5*float64(periods) {
+		t.Errorf("%d of %d periods throttled under six clients, want most", throttled, periods)
 	}
 }
 

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/headroom-sh/headroom/examples/shapes"
 	"github.com/headroom-sh/headroom/internal/testenv"
 	"github.com/headroom-sh/headroom/model"
@@ -49,12 +47,6 @@ const (
 	// runner and the scraper write every second.
 	shapeStep       = 2 * time.Second
 	shapeRateWindow = 4 * time.Second
-	// measuredPriority is the nice value of the processes the test
-	// measures (target, Redis, wrk, headroom run): the host's other work
-	// then takes less of their CPU, so that the capacity measured by wrk
-	// still holds during the ramp a minute later. It needs root; without
-	// it the processes run at the default priority.
-	measuredPriority = -10
 )
 
 // reasonSaturation is the breaking-point reason of a plateau (and of an
@@ -159,12 +151,6 @@ func shapesBin(t *testing.T) string {
 	return shapesBinPath
 }
 
-// prioritize gives a process the measured processes' priority; it is a
-// no-op where that is not allowed.
-func prioritize(pid int) {
-	_ = unix.Setpriority(unix.PRIO_PROCESS, pid, measuredPriority)
-}
-
 // startShape runs the shape's target as its own process (with its own
 // redis-server and redis_exporter for the redis shape) until the test ends.
 func startShape(t *testing.T, shape string) *shapeTarget {
@@ -180,9 +166,6 @@ func startShape(t *testing.T, shape string) *shapeTarget {
 			t.Fatal(err)
 		}
 		t.Cleanup(r.Stop)
-		for _, pid := range r.Pids() {
-			prioritize(pid)
-		}
 		st.redis = r
 		args = append(args, "--redis-addr", r.Addr)
 	}
@@ -196,7 +179,6 @@ func startShape(t *testing.T, shape string) *shapeTarget {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	prioritize(cmd.Process.Pid)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -290,11 +272,7 @@ func runWrk(t *testing.T, wrk string, st *shapeTarget, shape string, conns int, 
 	cmd := exec.CommandContext(ctx, wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d", fmt.Sprintf("%ds", int(d.Seconds())), "--timeout", "5s", "-s", file, url)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	prioritize(cmd.Process.Pid)
-	if err := cmd.Wait(); err != nil {
+	if err := cmd.Run(); err != nil {
 		t.Fatalf("wrk: %v\n%s%s", err, out.String(), errb.String())
 	}
 	_, js, ok := strings.Cut(out.String(), "WRKJSON ")
@@ -310,8 +288,8 @@ func runWrk(t *testing.T, wrk string, st *shapeTarget, shape string, conns int, 
 
 // measureCapacity is the shape's capacity measured with wrk, closed loop at
 // fixed concurrency, in requests/s: successful throughput with the
-// resource kept busy (shed: a few more connections than the pool has, so
-// that shedding does not turn wrk into a 503 loop; retrograde: the best of
+// resource kept busy (shed: as many connections as it admits, so that
+// shedding does not turn wrk into a loop of 503s; retrograde: the best of
 // three concurrencies around the peak; slo: the throughput at which p95
 // reaches the SLO, interpolated between concurrencies).
 func measureCapacity(t *testing.T, wrk string, st *shapeTarget, shape string) float64 {
@@ -346,42 +324,11 @@ func measureCapacity(t *testing.T, wrk string, st *shapeTarget, shape string) fl
 		}
 		return a.x + (slo-a.p95)*(b.x-a.x)/(b.p95-a.p95)
 	}
-	conns := map[string]int{shapes.Pool: 40, shapes.CPU: 16, shapes.Redis: 24, shapes.Flow: 24, shapes.None: 32,
-		shapes.Shed: shapes.DefaultPoolSize + 4}[shape]
+	conns := map[string]int{shapes.Pool: 40, shapes.CPU: 8, shapes.Redis: 24, shapes.Flow: 24, shapes.None: 32,
+		shapes.Shed: 2 * shapes.DefaultPoolSize}[shape]
 	r := runWrk(t, wrk, st, shape, conns, d)
 	t.Logf("wrk -c%d: %.1f successful requests/s (%d of %d not 2xx), p95 %.1f ms", conns, r.okRPS(), r.Non2xx, r.Requests, float64(r.P95US)/1e3)
 	return r.okRPS()
-}
-
-// headroomPrioritized runs the built binary like headroom does, at the
-// measured processes' priority.
-func headroomPrioritized(t *testing.T, timeout time.Duration, args ...string) cliResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, headroomBin(t), args...)
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	prioritize(cmd.Process.Pid)
-	err := cmd.Wait()
-	res := cliResult{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	default:
-		t.Fatalf("could not run headroom %s: %v", strings.Join(args, " "), err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("headroom %s did not finish within %s; stderr:\n%s", strings.Join(args, " "), timeout, res.stderr)
-	}
-	return res
 }
 
 // shapeExpectation is what the analysis must say about a shape.
@@ -440,11 +387,11 @@ func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
 	if st.redis != nil {
 		args = append(args, "--scrape", "redis="+st.redis.ExporterURL)
 	}
-	res := headroomPrioritized(t, 3*time.Minute, args...)
+	res := headroom(t, 3*time.Minute, args...)
 	if res.code != 0 && res.code != 99 {
 		t.Fatalf("headroom run exited %d; stderr:\n%s", res.code, res.stderr)
 	}
-	res = headroomPrioritized(t, 2*time.Minute, "analyze", "--run", runFile, "--format", "json",
+	res = headroom(t, 2*time.Minute, "analyze", "--run", runFile, "--format", "json",
 		"--step", shapeStep.String(), "--rate-window", shapeRateWindow.String(), "--slo-p95", shapeSLO.String())
 	if res.code != 0 {
 		t.Fatalf("headroom analyze exited %d; stderr:\n%s", res.code, res.stderr)

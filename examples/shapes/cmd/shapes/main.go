@@ -2,7 +2,7 @@
 // in its own process, for end-to-end tests and benchmarks:
 //
 //	shapes --shape pool                       # 10 connections × 40 ms → 250 requests/s
-//	shapes --shape cpu --cores 1              # GOMAXPROCS 1, 4 ms of CPU per request
+//	shapes --shape cpu --cpu-quota 0.25       # 250m, 2.5 ms of CPU per request → 100 requests/s
 //	shapes --shape redis --redis-addr 127.0.0.1:6390
 //
 // Once it listens it prints one JSON line on stdout: the address, the
@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "HTTP listen address")
 	fs.IntVar(&cfg.PoolSize, "pool", 0, "database pool size (pool, shed, flow, none)")
 	fs.DurationVar(&cfg.Hold, "hold", 0, "mean time a query holds its connection")
-	fs.IntVar(&cfg.Cores, "cores", 0, "cpu: the CPU quota in cores (also GOMAXPROCS)")
+	fs.Float64Var(&cfg.CPUQuota, "cpu-quota", 0, "cpu: the CPU quota in cores, 0.25 for 250m (GOMAXPROCS is set to it, rounded up)")
 	fs.DurationVar(&cfg.CPUWork, "cpu-work", 0, "cpu: CPU time per request")
 	fs.StringVar(&cfg.RedisAddr, "redis-addr", "", "redis: the redis-server to work on")
 	fs.DurationVar(&cfg.RedisWork, "redis-work", 0, "redis: Redis time per request")
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if full.Shape == shapes.CPU {
 		// The quota covers the whole process, HTTP serving included.
-		runtime.GOMAXPROCS(full.Cores)
+		runtime.GOMAXPROCS(int(math.Ceil(full.CPUQuota)))
 	}
 	srv, err := shapes.New(ctx, cfg)
 	if err != nil {
