@@ -54,7 +54,7 @@ status=$?
 		else
 			verdict=FAIL
 		fi
-		printf '%s|%s|%s|%s|%s%%|%s|%s|%s\n' "$shape" "$run" "$truth" "$found" "$err" "$bottleneck" "$reason" "$verdict"
+		printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$shape" "$run" "$truth" "$found" "$err" "$bottleneck" "$reason" "$verdict"
 	done <"$TABLE"
 } | awk -F'|' '
 	{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; nf = NF > nf ? NF : nf }

@@ -107,10 +107,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// headroomBin builds cmd/headroom once into tmpRoot and returns its path.
+// headroomBin builds cmd/headroom once into tmpRoot and returns its path;
+// HEADROOM_E2E_BIN names a binary to test instead (another build of the
+// same tree, or a branch under review).
 func headroomBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if bin := os.Getenv("HEADROOM_E2E_BIN"); bin != "" {
+			binPath = bin
+			if _, err := os.Stat(bin); err != nil {
+				buildErr = fmt.Errorf("HEADROOM_E2E_BIN: %w", err)
+			}
+			return
+		}
 		root := testenv.Root()
 		if root == "" {
 			buildErr = errors.New("could not find the repository root (go.mod)")

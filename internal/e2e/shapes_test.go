@@ -421,7 +421,11 @@ func checkShape(t *testing.T, v shapeVariant, truth float64, a model.Analysis) {
 	}
 	t.Logf("bottleneck %s (%s): %s", a.Bottleneck.Resource, a.Bottleneck.Confidence, a.Bottleneck.Evidence)
 	t.Logf("tested up to %.1f RPS; warnings %d", a.TestedUpToRPS, len(a.Warnings))
-	recordShapeRow(t, v, truth, found, errPct, reason, conf, a.Bottleneck.Resource)
+	foundCol, errCol := fmt.Sprintf("%.1f", found), fmt.Sprintf("%+.1f%%", errPct)
+	if bp == nil {
+		foundCol, errCol = fmt.Sprintf("none up to %.1f", a.TestedUpToRPS), "—"
+	}
+	recordShapeRow(t, v, truth, foundCol, errCol, reason, conf, a.Bottleneck.Resource)
 
 	if len(want.reasons) == 0 {
 		if bp != nil {
@@ -486,7 +490,7 @@ func containsString(ss []string, s string) bool {
 var shapeTableMu sync.Mutex
 
 // recordShapeRow appends a tab-separated row to HEADROOM_SHAPES_TABLE.
-func recordShapeRow(t *testing.T, v shapeVariant, truth, found, errPct float64, reason, conf, bottleneck string) {
+func recordShapeRow(t *testing.T, v shapeVariant, truth float64, found, errCol, reason, conf, bottleneck string) {
 	t.Helper()
 	file := os.Getenv("HEADROOM_SHAPES_TABLE")
 	if file == "" {
@@ -503,7 +507,63 @@ func recordShapeRow(t *testing.T, v shapeVariant, truth, found, errPct float64, 
 	if conf != "" {
 		reason += " (" + conf + ")"
 	}
-	if _, err := fmt.Fprintf(f, "%s\t%s/%s\t%.1f\t%.1f\t%+.1f\t%s\t%s\n", v.shape, v.style, v.model, truth, found, errPct, bottleneck, reason); err != nil {
+	if _, err := fmt.Fprintf(f, "%s\t%s/%s\t%.1f\t%s\t%s\t%s\t%s\n", v.shape, v.style, v.model, truth, found, errCol, bottleneck, reason); err != nil {
 		t.Errorf("HEADROOM_SHAPES_TABLE: %v", err)
+	}
+}
+
+// TestTheDemoTellsAnotherShapesStory runs `headroom demo --bottleneck cpu`
+// on a short ramp: the target is described with its capacity by
+// construction, the analysis is printed and compared with it, and the plan,
+// report, dashboards and rules are written for the shapes job.
+func TestTheDemoTellsAnotherShapesStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("twenty seconds of load")
+	}
+	dir := t.TempDir()
+	res := headroom(t, 3*time.Minute, "demo", "--bottleneck", "cpu", "--time-scale", "0.34", "--out", dir, "--quiet")
+	if res.code != 0 {
+		t.Fatalf("headroom demo --bottleneck cpu exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	for _, want := range []string{
+		"The cpu demo on http://127.0.0.1:",
+		"under a CPU quota of 250m (0.25 cores) → capacity 100 requests/s",
+		"Expected capacity (by construction): 100 requests/s; found ",
+		"Capacity plan for 3× today's traffic",
+		filepath.Join(dir, "rules", "headroom.rules.yml"),
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	var a model.Analysis
+	readJSON(t, filepath.Join(dir, "analysis.json"), &a)
+	if r := resourceAnalysis(a, model.KindCPU); r == nil {
+		t.Errorf("the analysis found no CPU resource; resources: %+v", a.Resources)
+	}
+	rules, err := os.ReadFile(filepath.Join(dir, "rules", "headroom.rules.yml"))
+	if err != nil || !strings.Contains(string(rules), `job="shapes"`) {
+		t.Errorf("the rules are not scoped to the shapes job: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "plan", "plan.md")); err != nil {
+		t.Errorf("no plan.md: %v", err)
+	}
+}
+
+// TestTheRedisDemoSaysWhatItNeeds: without redis-server on the PATH the
+// redis story fails at once and names the packages to install.
+func TestTheRedisDemoSaysWhatItNeeds(t *testing.T) {
+	bin := headroomBin(t)
+	cmd := exec.Command(bin, "demo", "--bottleneck", "redis", "--out", t.TempDir(), "--quiet")
+	cmd.Env = append(os.Environ(), "PATH="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1; output:\n%s", err, out)
+	}
+	for _, want := range []string{"redis-server", "prometheus-redis-exporter", "the other stories need only Go"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the error lacks %q:\n%s", want, out)
+		}
 	}
 }
