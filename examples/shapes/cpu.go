@@ -22,10 +22,8 @@ const cpuChunk = 500 * time.Microsecond
 // cpuWorkers burns CPU under a quota the way the kernel's CFS bandwidth
 // control enforces a container's CPU limit: in each 100 ms period the
 // workers may use quota × 100 ms of CPU; once it is used they are throttled
-// until the next period. The CPU cost of the work is calibrated at start
-// on the thread's own CPU clock (the fastest of five timings, so that a
-// busy host does not inflate it), so a request costs the same CPU time
-// however busy the host is.
+// until the next period. Work is measured on the thread's own CPU clock,
+// so a request costs the same CPU time however busy the host is.
 type cpuWorkers struct {
 	quota float64 // cores
 	// perIteration is the CPU time of one hash iteration.
@@ -129,22 +127,60 @@ func (w *cpuWorkers) take(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// burn spends d of CPU in chunks, each taken from the quota first.
+// burn spends d of CPU in chunks, each taken from the quota first and
+// measured on the thread's CPU clock, so that a request costs d of CPU
+// time even when a busy host (a hyperthread sibling, a cold cache) makes
+// each hash dearer than at calibration.
 func (w *cpuWorkers) burn(ctx context.Context, d time.Duration) error {
-	var sum [32]byte
 	for d > 0 {
 		chunk := min(d, cpuChunk)
 		if err := w.take(ctx, chunk); err != nil {
 			return err
 		}
-		n := int(chunk / w.perIteration)
-		for range n {
+		used, err := w.burnChunk(chunk)
+		if err != nil {
+			return err
+		}
+		if extra := used - chunk; extra > 0 {
+			// Charge what the chunk really cost to the quota.
+			w.mu.Lock()
+			w.used += extra
+			w.burned += extra
+			w.mu.Unlock()
+		}
+		d -= used
+	}
+	return nil
+}
+
+// burnChunk hashes on one thread until it has used about d of CPU, and
+// returns the CPU it used.
+func (w *cpuWorkers) burnChunk(d time.Duration) (time.Duration, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, err := threadCPUTime()
+	if err != nil {
+		return 0, err
+	}
+	// Most of the chunk at the calibrated cost, then the rest by the clock.
+	var sum [32]byte
+	n := int(d / w.perIteration * 3 / 4)
+	for range n {
+		sum = sha256.Sum256(sum[:])
+	}
+	for {
+		now, err := threadCPUTime()
+		if err != nil {
+			return 0, err
+		}
+		if used := now - start; used >= d {
+			sink = sum[0]
+			return used, nil
+		}
+		for range 16 {
 			sum = sha256.Sum256(sum[:])
 		}
-		d -= chunk
 	}
-	sink = sum[0]
-	return nil
 }
 
 // collectors are the cAdvisor series of the target's container: its CPU
