@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,28 +35,65 @@ type redisWork struct {
 	iterations int
 }
 
-// newRedisWork measures how long Redis takes per loop iteration (the
-// fastest of five timed loops, so that a busy moment does not inflate it)
-// and sizes the loop so that a request takes work.
+// newRedisWork measures how much of Redis's CPU a loop iteration costs and
+// sizes the loop so that a request takes work of it. The cost is read from
+// Redis's own CPU counters (INFO cpu, main thread) around ten timed loops,
+// so a busy host that delays Redis does not shrink the loop; without those
+// counters it is the fastest of the loops' wall times.
 func newRedisWork(ctx context.Context, rdb *redis.Client, work time.Duration) (*redisWork, error) {
+	addr := rdb.Options().Addr
 	if err := spinScript.Load(ctx, rdb).Err(); err != nil {
-		return nil, fmt.Errorf("could not load the work script into Redis at %s: %w", rdb.Options().Addr, err)
+		return nil, fmt.Errorf("could not load the work script into Redis at %s: %w", addr, err)
 	}
+	const loops = 10
+	cpuBefore, cpuErr := redisMainThreadCPU(ctx, rdb)
 	best := time.Duration(0)
-	for range 5 {
+	for range loops {
 		start := time.Now()
 		if err := spinScript.Run(ctx, rdb, nil, calibrationIterations).Err(); err != nil {
-			return nil, fmt.Errorf("could not run the work script in Redis at %s: %w", rdb.Options().Addr, err)
+			return nil, fmt.Errorf("could not run the work script in Redis at %s: %w", addr, err)
 		}
 		if d := time.Since(start); best == 0 || d < best {
 			best = d
 		}
 	}
 	per := best / calibrationIterations
+	if cpuErr == nil {
+		if cpuAfter, err := redisMainThreadCPU(ctx, rdb); err == nil && cpuAfter > cpuBefore {
+			per = (cpuAfter - cpuBefore) / (loops * calibrationIterations)
+		}
+	}
 	if per <= 0 {
 		per = time.Nanosecond
 	}
 	return &redisWork{rdb: rdb, perIteration: per, iterations: int(work / per)}, nil
+}
+
+// redisMainThreadCPU is the CPU time of Redis's main thread (user and
+// system), from INFO cpu (Redis 6.2 and later).
+func redisMainThreadCPU(ctx context.Context, rdb *redis.Client) (time.Duration, error) {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	found := 0
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (k != "used_cpu_user_main_thread" && k != "used_cpu_sys_main_thread") {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO cpu: %s: %w", k, err)
+		}
+		total += f
+		found++
+	}
+	if found != 2 {
+		return 0, errors.New("INFO cpu has no main-thread CPU (Redis before 6.2)")
+	}
+	return time.Duration(total * float64(time.Second)), nil
 }
 
 // run has Redis work for about d.

@@ -47,7 +47,7 @@ const (
 	DefaultCPUQuota     = 0.25
 	DefaultCPUWork      = 2500 * time.Microsecond
 	DefaultRedisWork    = 3 * time.Millisecond
-	DefaultRedisPool    = 64
+	DefaultRedisPool    = 256
 	DefaultJitter       = 0.2
 	DefaultSeed         = 1
 	// DefaultSigma and DefaultKappa are the retrograde target's contention
