@@ -47,7 +47,8 @@ const (
 	// statistic (Davies 1987), so the real level is looser; the plateau's
 	// length, flatness and Little's law guard against a chance bend.
 	hingeAlpha = 0.01
-	// hingeCandidates bounds the knees tried across the load range.
+	// hingeCandidates is the number of evenly spaced knees tried across the
+	// load range besides every distinct load.
 	hingeCandidates = 80
 	// littleMinShare is the least share of the latency growth that
 	// Little's law requires at flat throughput (Δ(R+Z) = ΔN/X for a closed
@@ -78,8 +79,9 @@ type plateau struct {
 	level, sd float64
 	n         int
 	// rise is the relative rise of throughput across the plateau from its
-	// linear trend.
-	rise float64
+	// Theil–Sen trend; fellTo, when it fell by more than plateauMaxRise,
+	// the throughput at its heaviest load (0 otherwise).
+	rise, fellTo float64
 	// first is true when the plateau begins at the lightest load tested.
 	first bool
 	// p95From and p95To are the p95 (ms) at the start and the end of the
@@ -116,15 +118,17 @@ type hingeFit struct {
 // range (every distinct load and an even grid, then a finer grid around
 // the best), with at least two points below the knee and
 // plateauMinPoints at or above it, and a rising first segment. It is false
-// when no knee qualifies.
+// when no knee qualifies. For a fixed knee the fit is a simple linear
+// regression of x on z = min(0, l − k), whose sums come from prefix sums
+// over the points sorted by load, so each knee costs O(log n).
 func fitHinge(ls, xs []float64) (hingeFit, bool) {
 	n := len(ls)
 	var h hingeFit
 	if n < 2+plateauMinPoints {
 		return h, false
 	}
-	sorted := append([]float64(nil), ls...)
-	sort.Float64s(sorted)
+	hs := newHingeSums(ls, xs)
+	sorted := hs.l
 	lo, hi := sorted[1], sorted[n-plateauMinPoints]
 	if !(hi > lo) {
 		return h, false
@@ -135,15 +139,12 @@ func fitHinge(ls, xs []float64) (hingeFit, bool) {
 			cands = append(cands, sorted[i])
 		}
 	}
-	if len(cands) > hingeCandidates {
-		cands = cands[:0]
-	}
 	for i := 0; i <= hingeCandidates; i++ {
 		cands = append(cands, lo+(hi-lo)*float64(i)/hingeCandidates)
 	}
 	h.sse = math.Inf(1)
 	try := func(k float64) {
-		c, b, s, ok := hingeAt(ls, xs, k)
+		c, b, s, ok := hs.at(k)
 		if ok && s < h.sse {
 			h.knee, h.level, h.slope, h.sse = k, c, b, s
 		}
@@ -161,10 +162,12 @@ func fitHinge(ls, xs []float64) (hingeFit, bool) {
 			try(k)
 		}
 	}
-	alpha, beta := stat.LinearRegression(ls, xs, nil, false)
-	for i := range ls {
-		r := xs[i] - alpha - beta*ls[i]
-		h.lineSSE += r * r
+	// The straight line x = α + βl.
+	if sll := hs.sll - hs.sl*hs.sl/float64(n); sll > 0 {
+		slx := hs.slx - hs.sl*hs.sx/float64(n)
+		h.lineSSE = math.Max(0, hs.sxxTot-slx*slx/sll)
+	} else {
+		h.lineSSE = hs.sxxTot
 	}
 	h.p = 1
 	df := float64(n - 3)
@@ -178,46 +181,63 @@ func fitHinge(ls, xs []float64) (hingeFit, bool) {
 	return h, true
 }
 
-// hingeAt fits x = C + b·min(0, l − k) for a fixed knee k: linear least
-// squares in (C, b). It is false when fewer than two points lie below k
-// or plateauMinPoints at or above it, or when b is not positive.
-func hingeAt(ls, xs []float64, k float64) (level, slope, sse float64, ok bool) {
-	n := float64(len(ls))
-	below, above := 0, 0
-	var mz, mx float64
-	for i, l := range ls {
-		z := math.Min(0, l-k)
-		if l < k {
-			below++
-		} else {
-			above++
-		}
-		mz += z
-		mx += xs[i]
+// hingeSums holds the points sorted by load with prefix sums of l, l², x
+// and l·x, and the totals.
+type hingeSums struct {
+	l                        []float64
+	pl, pll, px, plx         []float64 // prefix sums: element i covers points 0..i−1
+	sl, sll, sx, slx, sxxTot float64   // totals; sxxTot = Σ(x − x̄)²
+}
+
+func newHingeSums(ls, xs []float64) *hingeSums {
+	n := len(ls)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	if below < 2 || above < plateauMinPoints {
+	sort.Slice(idx, func(a, b int) bool { return ls[idx[a]] < ls[idx[b]] })
+	h := &hingeSums{l: make([]float64, n), pl: make([]float64, n+1), pll: make([]float64, n+1), px: make([]float64, n+1), plx: make([]float64, n+1)}
+	for k, i := range idx {
+		l, x := ls[i], xs[i]
+		h.l[k] = l
+		h.pl[k+1] = h.pl[k] + l
+		h.pll[k+1] = h.pll[k] + l*l
+		h.px[k+1] = h.px[k] + x
+		h.plx[k+1] = h.plx[k] + l*x
+	}
+	h.sl, h.sll, h.sx, h.slx = h.pl[n], h.pll[n], h.px[n], h.plx[n]
+	mx := h.sx / float64(n)
+	for _, x := range xs {
+		h.sxxTot += (x - mx) * (x - mx)
+	}
+	return h
+}
+
+// at fits x = C + b·min(0, l − k) for a fixed knee k: it is false when
+// fewer than two points lie below k or plateauMinPoints at or above it,
+// or when b is not positive.
+func (h *hingeSums) at(k float64) (level, slope, sse float64, ok bool) {
+	n := len(h.l)
+	m := sort.SearchFloat64s(h.l, k) // points with l < k
+	if m < 2 || n-m < plateauMinPoints {
 		return 0, 0, 0, false
 	}
-	mz /= n
-	mx /= n
-	var szz, szx float64
-	for i, l := range ls {
-		z := math.Min(0, l-k) - mz
-		szz += z * z
-		szx += z * (xs[i] - mx)
-	}
-	if !(szz > 0) {
+	fm, fn := float64(m), float64(n)
+	// z = l − k below the knee, 0 above.
+	sz := h.pl[m] - k*fm
+	szz := h.pll[m] - 2*k*h.pl[m] + k*k*fm
+	szx := h.plx[m] - k*h.px[m]
+	czz := szz - sz*sz/fn
+	czx := szx - sz*h.sx/fn
+	if !(czz > 0) {
 		return 0, 0, 0, false
 	}
-	slope = szx / szz
+	slope = czx / czz
 	if !(slope > 0) {
 		return 0, 0, 0, false
 	}
-	level = mx - slope*mz
-	for i, l := range ls {
-		r := xs[i] - level - slope*math.Min(0, l-k)
-		sse += r * r
-	}
+	level = h.sx/fn - slope*sz/fn
+	sse = math.Max(0, h.sxxTot-slope*czx)
 	return level, slope, sse, true
 }
 
@@ -275,6 +295,7 @@ func (a *analysis) findPlateau() (*plateau, bool) {
 	if len(on) < plateauMinPoints {
 		return nil, false
 	}
+	sort.SliceStable(on, func(x, y int) bool { return ls[on[x]] < ls[on[y]] })
 	px, pls := make([]float64, len(on)), make([]float64, len(on))
 	for j, i := range on {
 		px[j], pls[j] = xs[i], ls[i]
@@ -290,13 +311,29 @@ func (a *analysis) findPlateau() (*plateau, bool) {
 	if _, sxx := meanSxx(pls); sxx > 0 && len(pls) >= 3 {
 		seRise = pl.sd / math.Sqrt(sxx) * span / pl.level
 	}
-	if !flatEnough(pl.rise, seRise) {
+	// A plateau that still rises is not one; one that falls is (a strong,
+	// significant fall is retrograde, judged separately), and its level is
+	// then the capacity right after the knee, before the fall.
+	if pl.rise > 0 && !flatEnough(pl.rise, seRise) {
 		return nil, false
+	}
+	if pl.rise < -plateauMaxRise {
+		pl.fellTo = median(px[len(px)-max(1, len(px)/3):])
+		mid := pl.kneeKey + span/2
+		var early []float64
+		for j := range px {
+			if pls[j] <= mid {
+				early = append(early, px[j])
+			}
+		}
+		if len(early) < 2 {
+			early = px[:max(1, len(px)/2)]
+		}
+		pl.level, pl.sd = stat.MeanStdDev(early, nil)
 	}
 
 	// The start and the end of the plateau: medians of its first and last
 	// thirds by load.
-	sort.SliceStable(on, func(x, y int) bool { return ls[on[x]] < ls[on[y]] })
 	third := max(1, len(on)/3)
 	head, tail := on[:third], on[len(on)-third:]
 	med := func(idx []int, f func(model.LoadPoint) float64) float64 {
@@ -328,7 +365,7 @@ func (a *analysis) findPlateau() (*plateau, bool) {
 	}
 	pl.end = ps[on[len(on)-1]]
 	pl.at = a.reachLoad(pl.kneeKey, a.plateauKey)
-	pl.uncertainty = bootstrapPlateau(ls, xs, pl.level, pl.first)
+	pl.uncertainty = bootstrapPlateau(ls, xs, pl.level, pl.first, pl.fellTo > 0)
 
 	pl.base = model.ConfidenceLow
 	if pl.endKey >= plateauLongGrowth*pl.kneeKey && pl.sd/pl.level <= plateauFlatCV && !pl.first {
@@ -390,7 +427,7 @@ func theilSen(xs, ys []float64) float64 {
 // bootstrapPlateau is the half-width of a 95% percentile bootstrap
 // interval of the plateau level: the intervals are resampled with
 // replacement (seeded), the hinge refitted and the level re-measured.
-func bootstrapPlateau(ls, xs []float64, level float64, first bool) float64 {
+func bootstrapPlateau(ls, xs []float64, level float64, first, early bool) float64 {
 	rng := rand.New(rand.NewPCG(bootstrapSeed, uint64(len(ls))))
 	n := len(ls)
 	bl, bx := make([]float64, n), make([]float64, n)
@@ -408,9 +445,16 @@ func bootstrapPlateau(ls, xs []float64, level float64, first bool) float64 {
 			}
 			knee = h.knee
 		}
+		upTo := math.Inf(1)
+		if early {
+			// The level of a plateau that falls is taken over the first
+			// half of its load span.
+			_, hi := minMax(bl)
+			upTo = knee + (hi-knee)/2
+		}
 		s, c := 0.0, 0
 		for i := range bl {
-			if bl[i] >= knee {
+			if bl[i] >= knee && bl[i] <= upTo {
 				s += bx[i]
 				c++
 			}
@@ -488,6 +532,10 @@ func (a *analysis) plateauBreak(errBP *model.BreakingPoint) (model.BreakingPoint
 	bp.RPSUncertainty = pl.uncertainty
 	bp.Evidence = fmt.Sprintf("throughput flat at %s ± %s RPS from %s to %s %s while p95 rose from %s to %s",
 		fnum(pl.level), fpm(pl.sd), fnum(pl.kneeKey), fnum(pl.endKey), unit, fms(pl.p95From), fms(pl.p95To))
+	if pl.fellTo > 0 {
+		bp.Evidence = fmt.Sprintf("throughput stopped rising at %s ± %s RPS from %s %s and fell to %s RPS by %s %s while p95 rose from %s to %s",
+			fnum(pl.level), fpm(pl.sd), fnum(pl.kneeKey), unit, fnum(pl.fellTo), fnum(pl.endKey), unit, fms(pl.p95From), fms(pl.p95To))
+	}
 	if a.axis == axisVUs && pl.littleExpectedMs > 0 {
 		bp.Evidence += fmt.Sprintf(" (mean latency +%s, where Little's law requires +%s at flat throughput)", fms(pl.meanTo-pl.meanFrom), fms(pl.littleExpectedMs))
 	}

@@ -614,3 +614,45 @@ func TestFitHinge(t *testing.T) {
 		})
 	}
 }
+
+// demoRun is the load series of a real `headroom demo --time-scale 0.4`
+// on a busy 2-core host (pool of 20 connections held 40 ms per order:
+// 500 orders/s by construction), 2-second steps: (VUs, RPS, p95 ms, mean
+// ms). Throughput levels off at ~515 RPS from ~200 VUs, then sags to
+// 380–480 RPS at 500 VUs as the host runs out of CPU for the load
+// generator, before the ramp down.
+var demoRun = [][4]float64{
+	{5.2, 17.5, 48.6, 38.8}, {12.6, 29, 56.9, 41.2}, {19.8, 66, 49.0, 38.1}, {36.3, 107, 65.5, 42.4},
+	{49.2, 155.5, 48.7, 39.9}, {77.8, 255, 48.7, 38.9}, {124.6, 382, 49.3, 40.5}, {152.8, 443, 172.5, 77.1},
+	{223, 509, 157.6, 113.1}, {255.8, 520.5, 294.8, 211.3}, {349.7, 518.5, 475.2, 336.6}, {405.8, 527.5, 589.5, 470.8},
+	{471.5, 487.5, 957.2, 634.5}, {500, 380.5, 1436.6, 956.0}, {500, 397, 1461.6, 1023.6}, {500, 465, 1213.0, 877.6},
+	{500, 411, 1407.0, 955.1}, {500, 480, 987.5, 795.5}, {433.8, 490.5, 986.4, 772.6}, {281.8, 493.5, 977.4, 720.2},
+}
+
+// TestAPlateauThatSagsStillGivesItsCapacity runs the real demo's series:
+// the plateau begins near 160 VUs and its level, taken before the sag, is
+// the pool's 500 orders/s within a few percent.
+func TestAPlateauThatSagsStillGivesItsCapacity(t *testing.T) {
+	obs := model.Observations{RunID: "demo", Start: t0, StepMs: 2000, LoadModel: model.LoadClosed}
+	for i, r := range demoRun {
+		obs.Series = append(obs.Series, model.LoadPoint{
+			Time: t0.Add(time.Duration(i+1) * 2 * time.Second), Stage: "ramp", VUs: r[0], RPS: r[1],
+			P50Ms: r[3] * 0.9, P95Ms: r[2], P99Ms: r[2] * 1.1, MeanMs: r[3], InFlight: r[1] * r[3] / 1000,
+		})
+	}
+	obs.End = t0.Add(time.Duration(len(demoRun)+1) * 2 * time.Second)
+	a, err := Analyze(obs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.BreakingPoint
+	if b == nil || b.Reason != model.ReasonSaturation {
+		t.Fatalf("breaking point %+v, want saturation; verdict %q", b, a.Verdict)
+	}
+	if math.Abs(b.RPS-500) > 0.04*500 || b.VUs < 120 || b.VUs > 230 {
+		t.Errorf("saturated at %v VUs / %v RPS, want ~160 VUs and 500 RPS within 4%%: %s", b.VUs, b.RPS, b.Evidence)
+	}
+	if !strings.Contains(b.Evidence, "and fell to ") {
+		t.Errorf("evidence %q should say that throughput fell", b.Evidence)
+	}
+}
