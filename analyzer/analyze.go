@@ -178,6 +178,9 @@ type analysis struct {
 	// instead of queueing (the service sheds load).
 	plat     *plateau
 	shedding bool
+	// retroFall is the relative fall of throughput past its peak when the
+	// retrograde test found one.
+	retroFall float64
 	// disagree lists, for the verdict, signals that contradict each other.
 	disagree []string
 	// noise caches goodputNoise.

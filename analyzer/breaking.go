@@ -24,6 +24,10 @@ const (
 	// retrogradeMinDrop is the smallest relative fall of throughput after
 	// its peak that counts as retrograde (beyond noise, see retrograde).
 	retrogradeMinDrop = 0.05
+	// retrogradeClearDrop is the fall (of the tail's mean below the peak)
+	// from which a retrograde curve is reported as such even when the
+	// throughput also has a plateau; a smaller sag is the plateau's.
+	retrogradeClearDrop = 0.15
 	// maxCurveBins bounds the points of a binned throughput curve.
 	maxCurveBins = 20
 )
@@ -185,6 +189,13 @@ func (a *analysis) breakingPoints() {
 	}
 	retro, hasRetro := a.retrograde()
 	switch {
+	case hasRetro && hasSat && a.retroFall < retrogradeClearDrop:
+		// Throughput sagged a little past a plateau: the plateau, which
+		// says so, is the better account.
+		a.note("throughput fell %s past its peak, too little to call the curve retrograde next to its plateau", fpct(a.retroFall))
+		if hasPeak {
+			a.note("the USL fit peaks at N = %s inside the tested range, but throughput has a plateau there, which gives the capacity", fnum(peak.Concurrency))
+		}
 	case hasRetro:
 		if hasPeak {
 			retro.Evidence += fmt.Sprintf("; the USL fit agrees: it peaks at N* = %s %s with %s successful RPS (κ = %.3g)", fnum(peak.Concurrency), a.concurrencyUnit(), fnum(peak.Value), a.out.USL.Kappa)
@@ -696,6 +707,7 @@ func (a *analysis) retrograde() (model.BreakingPoint, bool) {
 	bp.Value = peak
 	bp.RPSUncertainty = z95 * noise
 	fall := (peak - x[n-1]) / peak
+	a.retroFall = (peak - tailMean) / peak
 	unit := map[loadAxis]string{axisVUs: "VUs", axisTarget: "iterations/s offered", axisRPS: "requests in flight"}[a.axis]
 	bp.Evidence = fmt.Sprintf("successful throughput peaked at %s RPS at %s %s and fell to %s RPS at %s %s (−%s) while load kept rising",
 		fnum(peak), fnum(lp), unit, fnum(x[n-1]), fnum(curve[n-1].l), unit, fpct(fall))
