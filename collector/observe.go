@@ -553,12 +553,27 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 	if err != nil {
 		return err
 	}
-	var vg, tg []float64
+	// Dropped iterations say that an open-model run's offered rate was not
+	// carried; closed-model runs drop none, so they are not queried.
+	var dropped pmodel.Matrix
+	if open {
+		droppedQ, err := rate(metricDropped, "")
+		if err != nil {
+			return err
+		}
+		if dropped, err = ob.matrix(ctx, droppedQ); err != nil {
+			return err
+		}
+	}
+	var vg, tg, dg []float64
 	if len(vus) > 0 {
 		vg = ob.onGrid(vus[0])
 	}
 	if len(target) > 0 {
 		tg = ob.onGrid(target[0])
+	}
+	if len(dropped) > 0 {
+		dg = ob.onGrid(dropped[0])
 	}
 	for i := range pts {
 		k := ob.gridIndex(pts[i].Time)
@@ -567,6 +582,9 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 		}
 		if tg != nil {
 			pts[i].TargetRate = nz(tg[k])
+		}
+		if dg != nil {
+			pts[i].DroppedRate = nz(dg[k])
 		}
 	}
 	o.Series = pts
@@ -1053,7 +1071,8 @@ func (ob *observer) resources(ctx context.Context, o *model.Observations) error 
 	}
 	for _, d := range det {
 		if !d.Found() {
-			o.Missing = append(o.Missing, model.MissingResource{Kind: d.Kind, Name: d.Name, LookedFor: d.LookedFor})
+			o.Missing = append(o.Missing, model.MissingResource{Kind: d.Kind, Name: d.Name, LookedFor: d.LookedFor,
+				Candidates: d.Candidates, CatalogSnippet: d.CatalogSnippet})
 		}
 		for _, n := range d.Notes {
 			ob.log.Debug("resource note", "kind", d.Kind, "note", n)
@@ -1100,6 +1119,7 @@ func (ob *observer) resources(ctx context.Context, o *model.Observations) error 
 func resourceObservation(rs ResourceSeries) model.ResourceObservation {
 	ro := model.ResourceObservation{
 		Kind: rs.Kind, Name: rs.Name, Family: rs.Family, Unit: rs.Unit, SaturationUnit: rs.SaturationUnit,
+		LimitSource: rs.LimitSource,
 	}
 	at := func(ss []model.LabeledSeries, i int, agg func(a, b float64) float64) (float64, bool) {
 		v, ok := 0.0, false
