@@ -49,10 +49,6 @@ const (
 	shapeRateWindow = 4 * time.Second
 )
 
-// reasonSaturation is the breaking-point reason of a plateau (and of an
-// open-model overload), one of the shared names of ARCHITECTURE.md.
-const reasonSaturation = "saturation"
-
 // shapeVariant is one end-to-end run of a shape.
 type shapeVariant struct {
 	shape, style, model string
@@ -343,11 +339,11 @@ type shapeExpectation struct {
 func expectationFor(v shapeVariant) shapeExpectation {
 	switch v.shape {
 	case shapes.Pool, shapes.Flow:
-		return shapeExpectation{[]string{reasonSaturation}, model.KindDBPool}
+		return shapeExpectation{[]string{model.ReasonSaturation}, model.KindDBPool}
 	case shapes.CPU:
-		return shapeExpectation{[]string{reasonSaturation}, model.KindCPU}
+		return shapeExpectation{[]string{model.ReasonSaturation}, model.KindCPU}
 	case shapes.Redis:
-		return shapeExpectation{[]string{reasonSaturation}, model.KindRedis}
+		return shapeExpectation{[]string{model.ReasonSaturation}, model.KindRedis}
 	case shapes.Shed:
 		return shapeExpectation{[]string{model.ReasonErrorRate}, model.KindDBPool}
 	case shapes.Retrograde:
