@@ -25,9 +25,10 @@
 //     together (contention and coherency), so throughput peaks and then
 //     falls: hold(n) = Hold·(1 + σ(n−1) + κn(n−1)), the Universal
 //     Scalability Law, peak at n* = √((1−σ)/κ).
-//   - slo: latency grows with the request rate (Hold + SLOSlope per
-//     request/s) while nothing caps throughput, so a latency SLO is crossed
-//     long before throughput saturates.
+//   - slo: latency grows with the square of the request rate
+//     (Hold + SLOGrowth · (rate / SLORate)²) while nothing caps
+//     throughput, so a latency SLO is crossed long before throughput
+//     saturates.
 //   - none: a pool far larger than any load the tests offer.
 //   - flow: GET /api/products and GET /api/orders/{id} use no shared
 //     resource; POST /api/orders uses the pool. One iteration of the flow

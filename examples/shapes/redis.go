@@ -236,6 +236,13 @@ func StartRedis(ctx context.Context, dir string) (*RedisStack, error) {
 	return st, nil
 }
 
+// MainThreadCPU is the CPU time redis-server's main thread has used.
+func (st *RedisStack) MainThreadCPU(ctx context.Context) (time.Duration, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: st.Addr, MaxRetries: -1})
+	defer rdb.Close()
+	return redisMainThreadCPU(ctx, rdb)
+}
+
 // Pids are the process ids of redis-server and the exporter.
 func (st *RedisStack) Pids() []int {
 	var pids []int

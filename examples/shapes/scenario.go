@@ -58,7 +58,7 @@ func closedPlan(shape string) loadPlan {
 	case Retrograde:
 		short.maxVUs = 64 // the peak is at about 16 queries in flight
 	case SLO:
-		short.maxVUs = 72 // about 240 requests/s at the top, p95 ≈ 300 ms
+		short.maxVUs = 72 // about 205 requests/s at the top, p95 ≈ 350 ms
 	case Flow:
 		short.maxVUs = 36 // 12 iterations/s per VU: saturates at about 10
 	case None:

@@ -56,10 +56,11 @@ const (
 	DefaultSigma     = 0.02
 	DefaultKappa     = 0.004
 	DefaultRetroHold = 20 * time.Millisecond
-	// DefaultSLOHold and DefaultSLOSlope make the slo target answer in
-	// 20 ms + 1 ms per request/s of traffic.
-	DefaultSLOHold  = 20 * time.Millisecond
-	DefaultSLOSlope = time.Millisecond
+	// DefaultSLOHold, DefaultSLOGrowth and DefaultSLORate make the slo
+	// target answer in 20 ms + 150 ms · (rate / 150 requests/s)².
+	DefaultSLOHold   = 20 * time.Millisecond
+	DefaultSLOGrowth = 150 * time.Millisecond
+	DefaultSLORate   = 150.0
 	// flowSideWork is what the flow's endpoints that use no shared
 	// resource take.
 	flowSideWork = time.Millisecond
@@ -91,8 +92,10 @@ type Config struct {
 	RedisPool int
 	// Sigma and Kappa are the retrograde target's USL coefficients.
 	Sigma, Kappa float64
-	// SLOSlope is the slo target's added latency per request/s.
-	SLOSlope time.Duration
+	// SLOGrowth is the latency the slo target adds at SLORate requests/s;
+	// it grows with the square of the rate.
+	SLOGrowth time.Duration
+	SLORate   float64
 	// Jitter is the half-width of the uniform spread of service times, as
 	// a fraction of their mean; Seed seeds it.
 	Jitter float64
@@ -146,8 +149,11 @@ func (c *Config) defaults() error {
 	if c.Sigma == 0 && c.Kappa == 0 {
 		c.Sigma, c.Kappa = DefaultSigma, DefaultKappa
 	}
-	if c.SLOSlope == 0 {
-		c.SLOSlope = DefaultSLOSlope
+	if c.SLOGrowth == 0 {
+		c.SLOGrowth = DefaultSLOGrowth
+	}
+	if c.SLORate == 0 {
+		c.SLORate = DefaultSLORate
 	}
 	if c.Jitter == 0 {
 		c.Jitter = DefaultJitter
@@ -161,7 +167,7 @@ func (c *Config) defaults() error {
 	switch {
 	case c.PoolSize < 1:
 		return fmt.Errorf("pool size %d: expected at least 1", c.PoolSize)
-	case c.Hold < 0 || c.CPUWork < 0 || c.RedisWork < 0 || c.SLOSlope < 0:
+	case c.Hold < 0 || c.CPUWork < 0 || c.RedisWork < 0 || c.SLOGrowth < 0 || c.SLORate < 0:
 		return errors.New("service times must be positive")
 	case c.CPUQuota < 0.01 || c.CPUQuota > 64 || math.IsNaN(c.CPUQuota):
 		return fmt.Errorf("CPU quota %v cores: expected from 0.01 to 64", c.CPUQuota)
@@ -369,7 +375,7 @@ func (c Config) Capacity(sloP95 time.Duration) float64 {
 		if sloP95 <= c.Hold {
 			return 0
 		}
-		return (sloP95 - c.Hold).Seconds() / c.SLOSlope.Seconds()
+		return c.SLORate * math.Sqrt((sloP95-c.Hold).Seconds()/c.SLOGrowth.Seconds())
 	}
 	return 0
 }
@@ -395,7 +401,7 @@ func (c Config) Describe(sloP95 time.Duration) string {
 		return fmt.Sprintf("queries of %s that slow down as they run together (σ %.3g, κ %.3g) → throughput peaks at %.0f requests/s with %.0f in flight, then falls",
 			c.Hold, c.Sigma, c.Kappa, capa, math.Sqrt((1-c.Sigma)/c.Kappa))
 	case SLO:
-		return fmt.Sprintf("latency %s + %s per request/s of traffic, nothing caps throughput → mean latency reaches the %s SLO at %.0f requests/s", c.Hold, c.SLOSlope, sloP95, capa)
+		return fmt.Sprintf("latency %s + %s · (rate / %g requests/s)², nothing caps throughput → mean latency reaches the %s SLO at %.0f requests/s", c.Hold, c.SLOGrowth, c.SLORate, sloP95, capa)
 	}
 	return c.Shape
 }
@@ -424,7 +430,8 @@ func (s *Server) retrogradeHold(active int) time.Duration {
 
 func (s *Server) sloHold(int) time.Duration {
 	r := s.rate.rate()
-	return s.jitter(s.cfg.Hold + time.Duration(r*float64(s.cfg.SLOSlope)))
+	x := r / s.cfg.SLORate
+	return s.jitter(s.cfg.Hold + time.Duration(x*x*float64(s.cfg.SLOGrowth)))
 }
 
 // handleWork does one unit of the shape's work.
@@ -536,14 +543,16 @@ func (m *rateMeter) add() {
 	m.mu.Unlock()
 }
 
-// rate is the requests/s over the last second.
+// rate is the requests/s over the last second: the nine full buckets and
+// the current one, over the time they cover.
 func (m *rateMeter) rate() float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.advance()
+	idx := m.advance()
 	var n int64
 	for _, b := range m.buckets {
 		n += b
 	}
-	return float64(n)
+	elapsed := float64(m.now().UnixMilli()-idx*100) / 100 // of the current bucket
+	return float64(n) / (0.9 + max(elapsed, 0.1)/10)
 }
