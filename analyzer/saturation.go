@@ -335,7 +335,7 @@ func (a *analysis) findPlateau() (*plateau, bool) {
 	if pl.rise < -plateauMaxRise {
 		pl.fellTo = median(px[len(px)-max(1, len(px)/3):])
 		// A fall beyond noise and beyond a sag is retrograde.
-		pl.falls = pl.rise < -(plateauMaxRise+2*seRise)
+		pl.falls = pl.rise < -(plateauMaxRise + 2*seRise)
 		mid := pl.kneeKey + span/2
 		var early []float64
 		for j := range px {
