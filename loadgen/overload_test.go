@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -143,5 +144,44 @@ func TestALimitedDropShareOrAScenarioThresholdRelaxesTheDefault(t *testing.T) {
 	_, run := mustRun(t, Config{Scenario: getScenario(srv.URL, "/", constantVUs(1, 100*time.Millisecond))})
 	if len(run.Thresholds) != 0 {
 		t.Errorf("closed-model thresholds %+v, want none", run.Thresholds)
+	}
+}
+
+func TestTheLiveLineCountsRequestsOverdueAtATargetThatNeverAnswers(t *testing.T) {
+	// Before, the line read "errors 0.00%" until the requests timed out.
+	release := make(chan struct{})
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	r, err := NewRunner(Config{Scenario: getScenario(srv.URL, "/", constantVUs(2, time.Minute)), GracePeriod: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var line string
+	var ls LiveStats
+	go func() {
+		defer cancel()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if ls = r.Live(); ls.Overdue == 2 {
+				line = FormatLive(ls)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if _, err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ls.Overdue != 2 || ls.InFlight != 2 || ls.Oldest < time.Second {
+		t.Fatalf("live stats %+v: want both requests overdue after 1 s", ls)
+	}
+	if !strings.Contains(line, "overdue 2 of 2 in flight (> 1s, oldest 1") {
+		t.Errorf("live line %q does not count the overdue requests", line)
 	}
 }
