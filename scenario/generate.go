@@ -456,7 +456,22 @@ func (g *generator) proposeFlows() []flowPlan {
 	var plans []flowPlan
 	for _, res := range order {
 		routes := groups[res]
-		sort.SliceStable(routes, func(i, j int) bool { return lifeRank(routes[i]) < lifeRank(routes[j]) })
+		sort.SliceStable(routes, func(i, j int) bool {
+			ri, rj := lifeRank(routes[i]), lifeRank(routes[j])
+			if ri != rj {
+				return ri < rj
+			}
+			// A parent is created before its children, and deleted after
+			// them, so that no step acts on an item already gone.
+			di, dj := len(pathSegments(routes[i].Path)), len(pathSegments(routes[j].Path))
+			if ri == 0 {
+				return di < dj
+			}
+			if ri == 5 {
+				return di > dj
+			}
+			return false
+		})
 		creates := map[string]bool{}
 		var kept []*Route
 		for _, r := range routes {

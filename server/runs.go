@@ -398,7 +398,10 @@ func (s *Server) createRun(c echo.Context) error {
 		return err
 	}
 	if ar.mstore != nil && len(scrape) > 0 {
-		sc, err := ar.mstore.StartScraper(ar.ctx, collector.ScrapeConfig{Targets: scrape, Interval: time.Second, Logger: s.log})
+		// Every scrape, redirects included, is checked against the
+		// allowlist: an allowed host may redirect anywhere.
+		client := &http.Client{Transport: allowTransport{base: http.DefaultTransport.(*http.Transport).Clone(), allow: s.allow}}
+		sc, err := ar.mstore.StartScraper(ar.ctx, collector.ScrapeConfig{Targets: scrape, Interval: time.Second, Logger: s.log, HTTPClient: client})
 		if err != nil {
 			_ = s.db.finishRun(context.WithoutCancel(c.Request().Context()), id, StatusFailed, s.now(), nil, nil, err.Error())
 			return errorf(http.StatusUnprocessableEntity, "options.scrape: %v", err)
