@@ -355,7 +355,7 @@ func (a *analysis) blame() {
 		if st.onset == nil {
 			continue
 		}
-		if a.brk != nil && st.onsetKey > a.bpKey(*a.brk)*(1+breakTolerance) {
+		if a.brk != nil && st.onsetKey > a.blameUpTo() {
 			later = append(later, st)
 			continue
 		}

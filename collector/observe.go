@@ -609,12 +609,27 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 	if err != nil {
 		return err
 	}
-	var vg, tg []float64
+	// Dropped iterations say that an open-model run's offered rate was not
+	// carried; closed-model runs drop none, so they are not queried.
+	var dropped pmodel.Matrix
+	if open {
+		droppedQ, err := rate(metricDropped, "")
+		if err != nil {
+			return err
+		}
+		if dropped, err = ob.matrix(ctx, droppedQ); err != nil {
+			return err
+		}
+	}
+	var vg, tg, dg []float64
 	if len(vus) > 0 {
 		vg = ob.onGrid(vus[0])
 	}
 	if len(target) > 0 {
 		tg = ob.onGrid(target[0])
+	}
+	if len(dropped) > 0 {
+		dg = ob.onGrid(dropped[0])
 	}
 	for i := range pts {
 		k := ob.gridIndex(pts[i].Time)
@@ -623,6 +638,9 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 		}
 		if tg != nil {
 			pts[i].TargetRate = nz(tg[k])
+		}
+		if dg != nil {
+			pts[i].DroppedRate = nz(dg[k])
 		}
 	}
 	o.Series = pts

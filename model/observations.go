@@ -146,6 +146,9 @@ type LoadPoint struct {
 	// InFlight is the mean number of requests in flight (Little's law:
 	// RPS × mean latency), the concurrency of open-model runs.
 	InFlight float64 `json:"in_flight"`
+	// DroppedRate is the open-model iterations per second the runner could
+	// not start (no free VU): a sign that the offered rate is not carried.
+	DroppedRate float64 `json:"dropped_rate,omitempty"`
 }
 
 // EndpointSeries is one endpoint's load over time.

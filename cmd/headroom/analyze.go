@@ -423,7 +423,11 @@ func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) 
 		if i == 0 {
 			mark = "→"
 		}
-		fmt.Fprintf(w, "%s %s at %s — %s (%s confidence)\n", mark, b.Reason, bpLoad(b), b.Evidence, b.Confidence)
+		pm := ""
+		if b.RPSUncertainty > 0 {
+			pm = fmt.Sprintf(" (±%s RPS)", fmtRate(b.RPSUncertainty))
+		}
+		fmt.Fprintf(w, "%s %s at %s%s — %s (%s confidence)\n", mark, b.Reason, bpLoad(b), pm, b.Evidence, b.Confidence)
 	}
 
 	fmt.Fprintln(w)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -236,7 +237,7 @@ func resourcesWindow(f *resourcesFlags, run *model.Run, now time.Time) (start, e
 }
 
 func readRunFile(path string) (*model.Run, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read(path, readfile.Document)
 	if err != nil {
 		return nil, fmt.Errorf("could not read run: %w", err)
 	}
