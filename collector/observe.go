@@ -1177,7 +1177,8 @@ func (ob *observer) resources(ctx context.Context, o *model.Observations) error 
 	}
 	for _, d := range det {
 		if !d.Found() {
-			o.Missing = append(o.Missing, model.MissingResource{Kind: d.Kind, Name: d.Name, LookedFor: d.LookedFor})
+			o.Missing = append(o.Missing, model.MissingResource{Kind: d.Kind, Name: d.Name, LookedFor: d.LookedFor,
+				Candidates: d.Candidates, CatalogSnippet: d.CatalogSnippet})
 		}
 		for _, n := range d.Notes {
 			ob.log.Debug("resource note", "kind", d.Kind, "note", n)
@@ -1224,6 +1225,7 @@ func (ob *observer) resources(ctx context.Context, o *model.Observations) error 
 func resourceObservation(rs ResourceSeries) model.ResourceObservation {
 	ro := model.ResourceObservation{
 		Kind: rs.Kind, Name: rs.Name, Family: rs.Family, Unit: rs.Unit, SaturationUnit: rs.SaturationUnit,
+		LimitSource: rs.LimitSource,
 	}
 	at := func(ss []model.LabeledSeries, i int, agg func(a, b float64) float64) (float64, bool) {
 		v, ok := 0.0, false
