@@ -36,7 +36,8 @@ var DefaultSaturationFloors = map[string]float64{
 	model.KindDBPool:    0.1,   // waiting acquirers (seconds waited per second)
 	model.KindRedisPool: 0.1,   // waiting callers
 	model.KindRedis:     1,     // blocked clients
-	model.KindCPU:       0.25,  // throttled fraction of CFS periods, or PSI waiting tasks
+	model.KindCPU:       0.25,  // throttled fraction of CFS periods
+	model.KindHostCPU:   0.25,  // PSI: tasks waiting for a CPU
 	model.KindMemory:    1,     // major page faults or limit hits per second
 	model.KindGoRuntime: 0.005, // seconds of p99 scheduling latency
 }

@@ -302,8 +302,11 @@ type ResourceAnalysis struct {
 	SaturatedAtRPS *float64   `json:"saturated_at_rps"`
 	SaturatedAtVUs *float64   `json:"saturated_at_vus"`
 	SaturatedAt    *time.Time `json:"saturated_at,omitempty"`
-	// Limit is the resource's limit in Unit (the largest seen); 0 when unknown.
-	Limit float64 `json:"limit,omitempty"`
+	// Limit is the resource's limit in Unit (the largest seen); 0 when
+	// unknown. LimitSource says where it comes from, e.g. "GOMAXPROCS
+	// (go_sched_gomaxprocs_threads)" or "configured".
+	Limit       float64 `json:"limit,omitempty"`
+	LimitSource string  `json:"limit_source,omitempty"`
 	// UtilizationAtBreak is usage/limit at the breaking point; null when
 	// nothing broke or the resource has no limit. UtilizationAtPeak is the
 	// same at the highest tested load; MaxUtilization the largest seen.
@@ -381,8 +384,11 @@ type EndpointAttribution struct {
 type Warning struct {
 	// Kind is latency_drift, memory_growth, usage_drift, saturation_drift,
 	// late_errors, missing_shards, load_below_plan, few_points, excursion,
-	// poor_fit (a fitted model describes the points badly) or
-	// signals_disagree (e.g. throughput flat but no resource saturated).
+	// poor_fit (a fitted model describes the points badly),
+	// signals_disagree (e.g. throughput flat but no resource saturated, or
+	// a saturated resource while throughput still rises) or
+	// host_cpu_contention (the host's CPU is saturated while the service's
+	// own processes are not).
 	Kind     string `json:"kind"`
 	Stage    string `json:"stage,omitempty"`
 	Resource string `json:"resource,omitempty"`
