@@ -24,6 +24,8 @@ import (
 	pmodel "github.com/prometheus/common/model"
 
 	"github.com/headroom-sh/headroom/internal/outbound"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 // Defaults of PrometheusConfig.
@@ -364,7 +366,7 @@ func (c *retryingClient) prepare(ctx context.Context, req *http.Request) (*http.
 	case cfg.BearerToken != "":
 		r.Header.Set("Authorization", "Bearer "+cfg.BearerToken)
 	case cfg.BearerTokenFile != "":
-		b, err := os.ReadFile(cfg.BearerTokenFile)
+		b, err := readfile.Read(cfg.BearerTokenFile, readfile.Config)
 		if err != nil {
 			return nil, fmt.Errorf("could not read the Prometheus bearer token file: %w", err)
 		}

@@ -120,6 +120,10 @@ type activeRun struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// abortCtx ends the requests in flight at once, grace period or not:
+	// a shutdown that cannot wait for the grace period cancels it.
+	abortCtx context.Context
+	abort    context.CancelFunc
 
 	mu     sync.Mutex
 	reason string
@@ -348,6 +352,7 @@ func (s *Server) createRun(c echo.Context) error {
 	// A run never outlives its planned length by much: the limit plus a
 	// margin for graceful stops bounds it even if a stage misbehaves.
 	ar.ctx, ar.cancel = context.WithTimeout(s.baseCtx, s.cfg.Limits.MaxRunDuration+2*time.Minute)
+	ar.abortCtx, ar.abort = context.WithCancel(context.Background())
 	s.active[id] = ar
 	s.mu.Unlock()
 	started := false
@@ -357,6 +362,7 @@ func (s *Server) createRun(c echo.Context) error {
 			delete(s.active, id)
 			s.mu.Unlock()
 			ar.cancel()
+			ar.abort()
 			_ = ar.closeMetrics(nil)
 		}
 	}()
@@ -382,7 +388,7 @@ func (s *Server) createRun(c echo.Context) error {
 			}
 		}
 	}
-	lcfg.HTTPClient = &http.Client{Transport: allowTransport{base: loadgen.NewTransport(maxVUs), allow: s.allow}}
+	lcfg.HTTPClient = &http.Client{Transport: allowTransport{base: loadgen.NewTransport(maxVUs), allow: s.allow, abort: ar.abortCtx}}
 	runner, err := loadgen.NewRunner(lcfg)
 	if err != nil {
 		return errorf(http.StatusUnprocessableEntity, "scenario: %v", err)
@@ -475,6 +481,7 @@ func (s *Server) execute(ar *activeRun) {
 	defer s.runsWG.Done()
 	defer close(ar.done)
 	defer ar.cancel()
+	defer ar.abort()
 	hbDone := make(chan struct{})
 	hbStop := make(chan struct{})
 	go func() {

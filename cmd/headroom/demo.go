@@ -21,6 +21,8 @@ import (
 	"github.com/headroom-sh/headroom/examples/shapes"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/scenario"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -348,7 +350,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 
 // readPlanFile reads the plan.json that runPlan wrote.
 func readPlanFile(path string) (*model.Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.Document)
 	if err != nil {
 		return nil, fmt.Errorf("could not read the plan %q: %w", path, err)
 	}
