@@ -354,7 +354,7 @@ func (p *jsProject) indexStatement(f *jsFile, n *sitter.Node, exported bool) {
 					}
 					f.exports[f.text(out)] = f.text(name)
 				}
-			case "function_declaration", "class_declaration", "generator_function_declaration":
+			case "function_declaration", "class_declaration", "abstract_class_declaration", "generator_function_declaration":
 				if isDefault {
 					name := c.ChildByFieldName("name")
 					if name != nil {
@@ -404,7 +404,7 @@ func (p *jsProject) indexStatement(f *jsFile, n *sitter.Node, exported bool) {
 				}
 			}
 		}
-	case "function_declaration", "class_declaration", "generator_function_declaration":
+	case "function_declaration", "class_declaration", "abstract_class_declaration", "generator_function_declaration":
 		if name := n.ChildByFieldName("name"); name != nil {
 			f.decls[f.text(name)] = n
 			if exported {

@@ -309,7 +309,13 @@ func (p *jsProject) propertyOf(f *jsFile, o *sitter.Node, prop string, depth int
 		if fn.Type() == "member_expression" {
 			method := f.text(fn.ChildByFieldName("property"))
 			switch method {
-			case "parse", "parseAsync", "safeParse":
+			case "safeParse", "safeParseAsync":
+				// schema.safeParse(env).data is the parsed object.
+				if prop == "data" {
+					return f, o
+				}
+				fallthrough
+			case "parse", "parseAsync":
 				// schema.parse(process.env): the schema's field.
 				sf, s := p.evalNode(f, fn.ChildByFieldName("object"), depth+1)
 				if s == nil {

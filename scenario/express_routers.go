@@ -313,13 +313,7 @@ func (p *jsProject) routerOf(f *jsFile, obj *sitter.Node, rs *routerSet) *jsRout
 			if cls == "" {
 				return nil
 			}
-			k := notRouter
-			if v := classField(f, obj, field); v != nil {
-				k = p.routerCreation(f, v)
-			}
-			if k == notRouter {
-				k = p.classFieldType(f, obj, field)
-			}
+			k := p.classRouterKind(f, enclosingClass(obj), field, 0)
 			if k == notRouter {
 				return nil
 			}
@@ -870,6 +864,18 @@ func (p *jsProject) routerRef(f *jsFile, n *sitter.Node, rs *routerSet, depth in
 				return p.returnedRouter(b, rs, depth)
 			}
 		}
+		// routes.getRouter() on a class instance: the field it returns.
+		if callee != nil && callee.Type() == "member_expression" {
+			if cf, cls := p.instanceClass(f, callee.ChildByFieldName("object"), depth); cls != nil {
+				if field := p.methodReturnedField(cf, cls, f.text(callee.ChildByFieldName("property")), 0); field != "" {
+					if nm := cls.ChildByFieldName("name"); nm != nil {
+						if r, ok := rs.byKey[jsBinding{file: cf, name: "\x00class:" + cf.text(nm) + "." + field}]; ok {
+							return r
+						}
+					}
+				}
+			}
+		}
 	case "member_expression":
 		obj := unwrapExpr(n.ChildByFieldName("object"))
 		prop := f.text(n.ChildByFieldName("property"))
@@ -1093,4 +1099,102 @@ func (ex *expander) expand(r *jsRouter, prefix string, inherited []string, mount
 			ex.routes = append(ex.routes, rt)
 		}
 	}
+}
+
+// classRouterKind says whether a class field holds a router or an app:
+// created in its initializer or constructor, or declared with a router
+// type, in the class or a class it extends.
+func (p *jsProject) classRouterKind(f *jsFile, cls *sitter.Node, field string, depth int) routerKind {
+	if cls == nil || depth > 8 {
+		return notRouter
+	}
+	body := cls.ChildByFieldName("body")
+	if body == nil {
+		return notRouter
+	}
+	if v := classField(f, body.NamedChild(0), field); v != nil && body.NamedChildCount() > 0 {
+		if k := p.routerCreation(f, v); k != notRouter {
+			return k
+		}
+	}
+	if k := p.classFieldType(f, body, field); k != notRouter {
+		return k
+	}
+	if bf, base := p.baseClass(f, cls); base != nil {
+		return p.classRouterKind(bf, base, field, depth+1)
+	}
+	return notRouter
+}
+
+// baseClass finds the declaration of the class cls extends.
+func (p *jsProject) baseClass(f *jsFile, cls *sitter.Node) (*jsFile, *sitter.Node) {
+	var name string
+	for i := 0; i < int(cls.NamedChildCount()); i++ {
+		c := cls.NamedChild(i)
+		if c.Type() != "class_heritage" {
+			continue
+		}
+		walkNodes(c, func(n *sitter.Node) bool {
+			if name != "" {
+				return false
+			}
+			if n.Type() == "extends_clause" && n.NamedChildCount() > 0 {
+				name = f.text(n.NamedChild(0))
+				return false
+			}
+			return true
+		})
+		if name == "" && c.NamedChildCount() > 0 {
+			name = f.text(c.NamedChild(0))
+		}
+	}
+	if name == "" {
+		return nil, nil
+	}
+	b, ok := p.resolveName(f, name, 0)
+	if !ok {
+		return nil, nil
+	}
+	d := b.file.decls[b.name]
+	if d == nil || (d.Type() != "class_declaration" && d.Type() != "abstract_class_declaration") {
+		return nil, nil
+	}
+	return b.file, d
+}
+
+// methodReturnedField finds the field a method returns (getRouter() {
+// return this.router }), in the class or a class it extends.
+func (p *jsProject) methodReturnedField(f *jsFile, cls *sitter.Node, method string, depth int) string {
+	if cls == nil || depth > 8 {
+		return ""
+	}
+	body := cls.ChildByFieldName("body")
+	for i := 0; body != nil && i < int(body.NamedChildCount()); i++ {
+		m := body.NamedChild(i)
+		if m.Type() != "method_definition" {
+			continue
+		}
+		if nm := m.ChildByFieldName("name"); nm == nil || f.text(nm) != method {
+			continue
+		}
+		field := ""
+		walkNodes(m, func(n *sitter.Node) bool {
+			if field != "" {
+				return false
+			}
+			if n.Type() == "return_statement" && n.NamedChildCount() > 0 {
+				if r := unwrapExpr(n.NamedChild(0)); r != nil && r.Type() == "member_expression" {
+					if o := r.ChildByFieldName("object"); o != nil && o.Type() == "this" {
+						field = f.text(r.ChildByFieldName("property"))
+					}
+				}
+			}
+			return true
+		})
+		return field
+	}
+	if bf, base := p.baseClass(f, cls); base != nil {
+		return p.methodReturnedField(bf, base, method, depth+1)
+	}
+	return ""
 }
