@@ -289,8 +289,9 @@ func runWrk(t *testing.T, wrk string, st *shapeTarget, shape string, conns int, 
 // shedding does not turn wrk into a loop of 503s; retrograde: the best of
 // three concurrencies around the peak; slo: the throughput at which p95
 // reaches the SLO, from a line through four concurrencies).
-func measureCapacity(t *testing.T, wrk string, st *shapeTarget, shape string) float64 {
+func measureCapacity(t *testing.T, wrk string, st *shapeTarget, v shapeVariant) float64 {
 	t.Helper()
+	shape := v.shape
 	const d = 8 * time.Second
 	switch shape {
 	case shapes.Retrograde:
@@ -326,10 +327,10 @@ func measureCapacity(t *testing.T, wrk string, st *shapeTarget, shape string) fl
 		return mx + (float64(shapeSLO.Milliseconds())-mp)/(sxy/sxx)
 	}
 	if shape == shapes.Redis {
-		return measureRedisCapacity(t, wrk, st, d)
+		return measureRedisCapacity(t, wrk, st, v, d)
 	}
 	if shape == shapes.CPU {
-		return measureCPUCapacity(t, wrk, st)
+		return measureCPUCapacity(t, wrk, st, v)
 	}
 	conns := map[string]int{shapes.Pool: 40, shapes.CPU: 8, shapes.Redis: 24, shapes.Flow: 24, shapes.None: 32,
 		shapes.Shed: 2 * shapes.DefaultPoolSize}[shape]
@@ -369,7 +370,7 @@ func expectationFor(v shapeVariant) shapeExpectation {
 // checks the analysis against the measurement.
 func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
 	st := startShape(t, v.shape)
-	truth := measureCapacity(t, wrk, st, v.shape)
+	truth := measureCapacity(t, wrk, st, v)
 	t.Logf("capacity: %.1f requests/s measured, %.1f by construction", truth, st.capacity)
 
 	cfg, err := shapes.Config{Shape: v.shape, RedisAddr: "set"}.WithDefaults()
@@ -602,7 +603,7 @@ const redisMinCore = 0.8
 
 // measureRedisCapacity measures the redis shape with wrk and skips the test
 // when the host does not give Redis the core its ceiling is made of.
-func measureRedisCapacity(t *testing.T, wrk string, st *shapeTarget, d time.Duration) float64 {
+func measureRedisCapacity(t *testing.T, wrk string, st *shapeTarget, v shapeVariant, d time.Duration) float64 {
 	t.Helper()
 	ctx := context.Background()
 	before, err := st.redis.MainThreadCPU(ctx)
@@ -619,7 +620,7 @@ func measureRedisCapacity(t *testing.T, wrk string, st *shapeTarget, d time.Dura
 	share := (after - before).Seconds() / wall.Seconds()
 	t.Logf("wrk -c24: %.1f successful requests/s, p95 %.1f ms; Redis's main thread used %.0f%% of a core", r.okRPS(), float64(r.P95US)/1e3, 100*share)
 	if share < redisMinCore {
-		t.Skipf("the host gave Redis's main thread %.0f%% of a core while wrk saturated it (want %.0f%%): the host's CPU, not Redis's one thread, is the ceiling here; rerun on a quieter machine", 100*share, 100*redisMinCore)
+		skipShape(t, v, "the host gave Redis's main thread %.0f%% of a core while wrk saturated it (want %.0f%%): the host's CPU, not Redis's one thread, is the ceiling here; rerun on a quieter machine", 100*share, 100*redisMinCore)
 	}
 	return r.okRPS()
 }
@@ -633,7 +634,7 @@ const cpuMinQuotaShare = 0.8
 // better run (a burst of outside load costs a run, not the figure), and
 // skips the test when even then the host did not give the target most of
 // its quota.
-func measureCPUCapacity(t *testing.T, wrk string, st *shapeTarget) float64 {
+func measureCPUCapacity(t *testing.T, wrk string, st *shapeTarget, v shapeVariant) float64 {
 	t.Helper()
 	best, bestShare := 0.0, 0.0
 	for range 2 {
@@ -648,7 +649,7 @@ func measureCPUCapacity(t *testing.T, wrk string, st *shapeTarget) float64 {
 		}
 	}
 	if bestShare < cpuMinQuotaShare {
-		t.Skipf("the host gave the cpu target %.0f%% of its %gm quota while wrk saturated it (want %.0f%%): the host's CPU, not the quota, is the ceiling here; rerun on a quieter machine",
+		skipShape(t, v, "the host gave the cpu target %.0f%% of its %gm quota while wrk saturated it (want %.0f%%): the host's CPU, not the quota, is the ceiling here; rerun on a quieter machine",
 			100*bestShare, 1000*shapes.DefaultCPUQuota, 100*cpuMinQuotaShare)
 	}
 	return best
@@ -675,4 +676,13 @@ func scrapeValue(t *testing.T, url, name string) float64 {
 	}
 	t.Fatalf("%s has no %s", url, name)
 	return 0
+}
+
+// skipShape records the variant as skipped in HEADROOM_SHAPES_TABLE, with
+// why, and skips the test.
+func skipShape(t *testing.T, v shapeVariant, format string, args ...any) {
+	t.Helper()
+	why := fmt.Sprintf(format, args...)
+	recordShapeRow(t, v, 0, "—", "—", "skipped: "+why, "", "—")
+	t.Skip(why)
 }
