@@ -535,7 +535,11 @@ func recordShapeRow(t *testing.T, v shapeVariant, truth float64, found, errCol, 
 	if conf != "" {
 		reason += " (" + conf + ")"
 	}
-	if _, err := fmt.Fprintf(f, "%s\t%s/%s\t%.1f\t%s\t%s\t%s\t%s\n", v.shape, v.style, v.model, truth, found, errCol, bottleneck, reason); err != nil {
+	truthCol := fmt.Sprintf("%.1f", truth)
+	if truth == 0 {
+		truthCol = "—"
+	}
+	if _, err := fmt.Fprintf(f, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", v.shape, v.style, v.model, truthCol, found, errCol, bottleneck, reason); err != nil {
 		t.Errorf("HEADROOM_SHAPES_TABLE: %v", err)
 	}
 }
