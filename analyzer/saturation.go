@@ -734,7 +734,6 @@ func (a *analysis) overloadBreak() (model.BreakingPoint, bool) {
 
 	bp := a.crossingPoint(model.ReasonSaturation, c, a.fromStages)
 	bp.RPS, bp.Value = pl.level, pl.level
-	bp.Limit = limit
 	bp.RPSUncertainty = pl.uncertainty
 	offered := k * pl.offeredTo
 	bp.Evidence = fmt.Sprintf("achieved throughput fell behind the offered rate at %s iterations/s offered: it carried %s ± %s successful RPS from there while up to %s iterations/s (%s RPS) were offered (−%s)",
