@@ -169,6 +169,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		Shard:         shard,
 		FlushInterval: f.remoteWriteInterval.d,
 		GracePeriod:   f.grace.d,
+		Secrets:       loadgen.OSSecrets(),
 		Logger:        e.log,
 	}
 	if f.out != "" {
@@ -248,6 +249,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	writeRunSummary(e.stdout, run)
 	logTopErrors(e, runner.Errors())
+	if run.AuthRefused() {
+		e.log.Warn(model.AuthRefusedHint)
+	}
 
 	switch {
 	case run.Status == model.RunInterrupted:
