@@ -38,10 +38,13 @@ const (
 // it is slow, goroutines pile up and wait to be scheduled because CPU is
 // short, and requests in flight grow because anything is slow.
 var rootOf = map[string][]string{
-	model.KindDBPool:       {model.KindDBServerConnections, model.KindCPU},
-	model.KindRedisPool:    {model.KindRedis, model.KindCPU},
-	model.KindGoRuntime:    {model.KindCPU},
-	model.KindHTTPInflight: {model.KindDBPool, model.KindDBServerConnections, model.KindRedis, model.KindRedisPool, model.KindCPU, model.KindMemory, model.KindGoRuntime},
+	model.KindDBPool:       {model.KindDBServerConnections, model.KindCPU, model.KindHostCPU},
+	model.KindRedisPool:    {model.KindRedis, model.KindCPU, model.KindHostCPU},
+	model.KindGoRuntime:    {model.KindCPU, model.KindHostCPU},
+	model.KindHTTPInflight: {model.KindDBPool, model.KindDBServerConnections, model.KindRedis, model.KindRedisPool, model.KindCPU, model.KindHostCPU, model.KindMemory, model.KindGoRuntime},
+	// When the host's CPU is full because the service's processes fill
+	// it, the service's CPU is the better name for the cause.
+	model.KindHostCPU: {model.KindCPU},
 }
 
 // resourceState is the working state of one resource.
@@ -65,6 +68,9 @@ type resourceState struct {
 	hasQueue bool
 	// explains is the R² of the overall p95 on the resource's signal.
 	explains float64
+	// contention says, for the host's CPU, that it saturated while the
+	// service's own processes were nearly idle; empty otherwise.
+	contention string
 }
 
 func utilOf(p model.ResourcePoint) (float64, bool) {
@@ -125,7 +131,7 @@ func (a *analysis) resources() {
 		sort.SliceStable(st.pts, func(i, j int) bool { return st.pts[i].Time.Before(st.pts[j].Time) })
 		st.out = model.ResourceAnalysis{
 			Kind: r.Kind, Name: r.Name, Family: r.Family,
-			Unit: r.Unit, SaturationUnit: r.SaturationUnit,
+			Unit: r.Unit, SaturationUnit: r.SaturationUnit, LimitSource: r.LimitSource,
 		}
 		if st.out.Name == "" {
 			st.out.Name = r.Kind
@@ -134,6 +140,7 @@ func (a *analysis) resources() {
 		a.res = append(a.res, st)
 	}
 	a.blame()
+	a.hostContention()
 	a.rank()
 	for _, st := range a.res {
 		st.out.Evidence = a.resourceEvidence(st)
@@ -355,7 +362,7 @@ func (a *analysis) blame() {
 		if st.onset == nil {
 			continue
 		}
-		if a.brk != nil && st.onsetKey > a.bpKey(*a.brk)*(1+breakTolerance) {
+		if a.brk != nil && st.onsetKey > a.blameUpTo() {
 			later = append(later, st)
 			continue
 		}
@@ -373,6 +380,16 @@ func (a *analysis) blame() {
 		}
 		if preferred(c, best) {
 			best = c
+		}
+	}
+	// The host's CPU fills up before the service's own CPU reaches the
+	// threshold when the service uses most of the host: when both
+	// saturated by the breaking point, the service's CPU is the cause.
+	if best.obs.Kind == model.KindHostCPU {
+		for _, c := range cands {
+			if c.obs.Kind == model.KindCPU {
+				best = c
+			}
 		}
 	}
 	bn.Resource, bn.Name, bn.Family = best.obs.Kind, best.out.Name, best.obs.Family
@@ -472,6 +489,63 @@ func (a *analysis) unknownBottleneck(later []*resourceState) {
 	bn.Evidence = strings.Join(parts, "; ")
 }
 
+// processIdleShare is the utilization of the service's own CPU below which
+// a saturated host is said to be busy with something else.
+const processIdleShare = 0.5
+
+// hostContention says when the host's CPU saturated while the service's
+// own processes used little of theirs: something else on the machine (a
+// database sharing it, another service) takes the CPU. It adds the finding
+// to the host CPU's evidence, to the bottleneck's when the host CPU is
+// blamed, and as a warning.
+func (a *analysis) hostContention() {
+	var host, proc *resourceState
+	for _, st := range a.res {
+		switch st.obs.Kind {
+		case model.KindHostCPU:
+			host = st
+		case model.KindCPU:
+			proc = st
+		}
+	}
+	if host == nil || host.onset == nil {
+		return
+	}
+	hostU, ok := host.at(host.onset.Time, a.stepSec, utilOf)
+	if !ok {
+		hostU = a.opts.SaturationUtilization
+	}
+	var msg string
+	if proc == nil {
+		msg = fmt.Sprintf("the host's CPU was at %s from %s, and the service's own CPU is not measured: if the service is not what uses it, something else on the host does",
+			fpct(hostU), a.onsetPhrase(host))
+	} else {
+		u, okU := proc.at(host.onset.Time, a.stepSec, utilOf)
+		use, okUse := proc.at(host.onset.Time, a.stepSec, usageOf)
+		if !okU && !okUse {
+			return
+		}
+		if okU && u >= processIdleShare {
+			return
+		}
+		what := fmt.Sprintf("%s cores", fnum(use))
+		if okU {
+			what = fmt.Sprintf("%s of its %s", fpct(u), fusage(proc.out.Limit, proc.out.Unit))
+		}
+		msg = fmt.Sprintf("the host's CPU was saturated (%s) from %s while the service's own processes used only %s: something else on the host takes the CPU, such as a database sharing the machine",
+			fpct(hostU), a.onsetPhrase(host), what)
+	}
+	host.contention = msg
+	a.warn(model.Warning{Kind: "host_cpu_contention", Resource: model.KindHostCPU, Message: msg})
+	if a.out.Bottleneck.Resource == model.KindHostCPU {
+		a.out.Bottleneck.Evidence += "; " + msg
+	}
+}
+
+func (a *analysis) onsetPhrase(st *resourceState) string {
+	return loadPhrase(st.onset.VUs, st.onset.RPS, st.onset.TargetRate, a.axis)
+}
+
 // busiest lists up to n resources other than skip by utilization at the
 // breaking point (else at peak load): "CPU 41%, DB connection pool 30%".
 func (a *analysis) busiest(skip *resourceState, n int) string {
@@ -547,7 +621,11 @@ func (a *analysis) saturationPhrases(st *resourceState) []string {
 	o := st.out
 	if st.byUtil {
 		lp := st.utilOnset
-		s := fmt.Sprintf("%s reached %s of its limit (%s) at %s", familyOrName(st), fpct(a.opts.SaturationUtilization), fusage(o.Limit, o.Unit), loadPhrase(lp.VUs, lp.RPS, lp.TargetRate, a.axis))
+		lim := fusage(o.Limit, o.Unit)
+		if o.LimitSource != "" && o.LimitSource != "catalog" {
+			lim += ", " + o.LimitSource
+		}
+		s := fmt.Sprintf("%s reached %s of its limit (%s) at %s", familyOrName(st), fpct(a.opts.SaturationUtilization), lim, loadPhrase(lp.VUs, lp.RPS, lp.TargetRate, a.axis))
 		if o.UsageAtBreak != nil && o.Limit > 0 {
 			s += fmt.Sprintf(", %s/%s in use at the breaking point", fnum(*o.UsageAtBreak), fusage(o.Limit, o.Unit))
 		} else if o.MaxUtilization != nil {
@@ -660,6 +738,9 @@ func (a *analysis) resourceEvidence(st *resourceState) string {
 	var parts []string
 	if o.Saturated {
 		parts = append(parts, a.saturationPhrases(st)...)
+		if st.contention != "" {
+			parts = append(parts, st.contention)
+		}
 	} else {
 		switch {
 		case o.MaxUtilization == nil:

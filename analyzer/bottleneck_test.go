@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -149,4 +150,66 @@ func TestRootCauseWinsATie(t *testing.T) {
 	if a.Bottleneck.Confidence != model.ConfidenceMedium {
 		t.Errorf("confidence = %s, want medium when two resources saturate together", a.Bottleneck.Confidence)
 	}
+}
+
+// hostShared is an application whose own processes use a fifth of their 2
+// cores while PostgreSQL on the same 2-core host fills the host's CPU at
+// ~300 RPS; throughput then stops rising and p95 grows.
+func hostShared() synth {
+	rps := table(rampVUs, []float64{80, 160, 230, 285, 300, 304, 306, 307, 308, 308})
+	over := func(v float64) float64 { return math.Max(0, v-200) }
+	return synth{
+		levels: rampVUs, noise: 0.02, seed: 11,
+		rps: rps,
+		p95: func(_, v float64) float64 { return 40 + 4*over(v) },
+		resources: []synthResource{
+			{kind: model.KindCPU, name: "CPU", family: "process", unit: "cores", satUnit: "throttled fraction",
+				limit: 2, usage: func(r, _ float64) float64 { return 0.4 * r / 308 }, sat: func(float64, float64) float64 { return 0 }},
+			{kind: model.KindHostCPU, name: "Host CPU", family: "node_exporter", unit: "cores", satUnit: "waiting tasks",
+				limit: 2, usage: func(r, _ float64) float64 { return math.Min(2, 0.2+1.85*r/300) }, sat: func(_, v float64) float64 { return over(v) / 40 }},
+			{kind: model.KindDBPool, name: "DB connection pool", family: "pgxpool", unit: "connections", satUnit: "waiting acquirers",
+				limit: 20, usage: func(r, _ float64) float64 { return 8 * r / 308 }, sat: func(float64, float64) float64 { return 0 }},
+		},
+	}
+}
+
+func TestHostCPU(t *testing.T) {
+	t.Run("host CPU saturated while the process is idle is named, and the analysis says something else takes the CPU", func(t *testing.T) {
+		a := analyze(t, hostShared(), Options{})
+		bn := a.Bottleneck
+		if bn.Resource != model.KindHostCPU {
+			t.Fatalf("bottleneck = %q (%s), want host_cpu", bn.Resource, bn.Evidence)
+		}
+		if !strings.Contains(bn.Evidence, "while the service's own processes used only") || !strings.Contains(bn.Evidence, "something else on the host") {
+			t.Errorf("evidence %q does not say the process was idle while the host was full", bn.Evidence)
+		}
+		if p := percentOf(bn.Evidence, "used only"); !near(p, 20, 5) {
+			t.Errorf("evidence %q gives the process at %v%%, want ~20%%", bn.Evidence, p)
+		}
+		var w *model.Warning
+		for i := range a.Warnings {
+			if a.Warnings[i].Kind == "host_cpu_contention" {
+				w = &a.Warnings[i]
+			}
+		}
+		if w == nil {
+			t.Errorf("warnings %+v, want host_cpu_contention", a.Warnings)
+		}
+		if c := resourceByKind(a, model.KindCPU); c == nil || c.Saturated {
+			t.Errorf("process CPU = %+v, want not saturated", c)
+		}
+	})
+	t.Run("a service that fills the host with its own processes is CPU-bound, not host-bound", func(t *testing.T) {
+		s := hostShared()
+		s.resources[0].usage = func(r, _ float64) float64 { return math.Min(2, 1.85*r/300) }
+		a := analyze(t, s, Options{})
+		if a.Bottleneck.Resource != model.KindCPU {
+			t.Fatalf("bottleneck = %q (%s), want cpu", a.Bottleneck.Resource, a.Bottleneck.Evidence)
+		}
+		for _, w := range a.Warnings {
+			if w.Kind == "host_cpu_contention" {
+				t.Errorf("warning %q for a host the service itself fills", w.Message)
+			}
+		}
+	})
 }

@@ -142,6 +142,8 @@ func reasonText(r string) string {
 		return "throughput peaked"
 	case model.ReasonRetrograde:
 		return "throughput fell as load rose"
+	case model.ReasonSaturation:
+		return "throughput stopped rising as load rose (saturation)"
 	case "":
 		return "reason not given"
 	}
