@@ -914,7 +914,9 @@ func (a *analysis) saturatedBy(b model.BreakingPoint) string {
 	}
 	var names []string
 	for _, r := range a.out.Resources {
-		if !r.Saturated || r.SaturatedAt == nil {
+		// A resource full while throughput still rose does not explain
+		// where it stopped.
+		if !r.Saturated || r.SaturatedAt == nil || r.NotLimiting {
 			continue
 		}
 		lp, ok := a.loadAt(*r.SaturatedAt)

@@ -371,6 +371,11 @@ func (p *planning) measure() error {
 		}
 	}
 	m.Bottleneck, m.BottleneckName = p.bottleneck, a.Bottleneck.Name
+	m.BottleneckContender = orName(a.Bottleneck.ContenderName, a.Bottleneck.Contender)
+	if e := a.Bottleneck.Experiment; e != nil {
+		c := *e
+		m.BottleneckExperiment = &c
+	}
 	if a.Bottleneck.SaturatedAtRPS != nil {
 		m.SaturatedAtRPS = *a.Bottleneck.SaturatedAtRPS
 	}

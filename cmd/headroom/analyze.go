@@ -572,6 +572,12 @@ func writeBottleneck(w io.Writer, a *model.Analysis) {
 	for _, part := range strings.Split(b.Evidence, "; ") {
 		fmt.Fprintf(w, "- %s\n", part)
 	}
+	if b.Contender != "" {
+		fmt.Fprintf(w, "- contender: %s (%s)\n", orDash(b.ContenderName, b.Contender), b.Contender)
+	}
+	if e := b.Experiment; e != nil {
+		fmt.Fprintf(w, "- experiment: %s\n", e.Text)
+	}
 }
 
 func writeResourceRanking(w io.Writer, a *model.Analysis) {
@@ -582,6 +588,12 @@ func writeResourceRanking(w io.Writer, a *model.Analysis) {
 			sat = "yes, " + r.SaturatedBy
 			if r.SaturatedAtRPS != nil {
 				sat += " from " + fmtRate(*r.SaturatedAtRPS) + " RPS"
+			}
+			if r.NotLimiting {
+				sat += "; not limiting yet"
+				if r.GoodputAfterRPS != nil {
+					sat += " (goodput rose to " + fmtRate(*r.GoodputAfterRPS) + " RPS)"
+				}
 			}
 		}
 		q := "—"
