@@ -182,6 +182,9 @@ type analysis struct {
 	// retroFall is the relative fall of throughput past its peak when the
 	// retrograde test found one.
 	retroFall float64
+	// retroFromPlateau is true when the plateau search found the fall
+	// (plateauBreak returned a retrograde breaking point).
+	retroFromPlateau bool
 	// disagree lists, for the verdict, signals that contradict each other.
 	disagree []string
 	// noise caches goodputNoise.

@@ -71,6 +71,14 @@ type resourceState struct {
 	// contention says, for the host's CPU, that it saturated while the
 	// service's own processes were nearly idle; empty otherwise.
 	contention string
+	// fullKey is the load where it was full (see fullPoint); rose is true
+	// when goodput kept rising significantly beyond it, and notLimiting
+	// when that makes it "saturated, not limiting" (see stillRising);
+	// ceilingBy is the resource that saturated where throughput stopped.
+	fullKey           float64
+	rose, notLimiting bool
+	ceilingBy         *resourceState
+	stillRisingMsg    string
 }
 
 func utilOf(p model.ResourcePoint) (float64, bool) {
@@ -139,6 +147,7 @@ func (a *analysis) resources() {
 		a.measure(st)
 		a.res = append(a.res, st)
 	}
+	a.stillRising()
 	a.blame()
 	a.hostContention()
 	a.rank()
@@ -357,9 +366,13 @@ func (a *analysis) blame() {
 	if a.brk != nil {
 		bn.BreakingRPS, bn.BreakingVUs = a.brk.RPS, a.brk.VUs
 	}
-	var cands, later []*resourceState
+	var cands, later, notLimiting []*resourceState
 	for _, st := range a.res {
 		if st.onset == nil {
+			continue
+		}
+		if st.notLimiting {
+			notLimiting = append(notLimiting, st)
 			continue
 		}
 		if a.brk != nil && st.onsetKey > a.blameUpTo() {
@@ -370,7 +383,7 @@ func (a *analysis) blame() {
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].onsetKey < cands[j].onsetKey })
 	if len(cands) == 0 {
-		a.unknownBottleneck(later)
+		a.unknownBottleneck(later, notLimiting)
 		return
 	}
 	best := cands[0]
@@ -419,6 +432,7 @@ func (a *analysis) blame() {
 	bn.Confidence = conf
 
 	bn.Evidence = a.bottleneckEvidence(best, cands)
+	a.contend(best)
 }
 
 // preferred reports whether c should be blamed instead of best when both
@@ -452,7 +466,7 @@ func nzp(p *float64) float64 {
 }
 
 // unknownBottleneck explains why no resource is blamed.
-func (a *analysis) unknownBottleneck(later []*resourceState) {
+func (a *analysis) unknownBottleneck(later, notLimiting []*resourceState) {
 	bn := &a.out.Bottleneck
 	bn.Confidence = model.ConfidenceLow
 	var looked []string
@@ -465,6 +479,9 @@ func (a *analysis) unknownBottleneck(later []*resourceState) {
 		bn.Evidence = "unknown — no resource metrics were found; add exporters"
 		if len(looked) > 0 {
 			bn.Evidence += ": looked for " + strings.Join(looked, ", ")
+		}
+		if c := a.candidatesPhrase(); c != "" {
+			bn.Evidence += "; " + c
 		}
 		return
 	}
@@ -482,11 +499,40 @@ func (a *analysis) unknownBottleneck(later []*resourceState) {
 	for _, st := range later {
 		parts = append(parts, fmt.Sprintf("%s saturated later, at %s", st.out.Name, loadPhrase(st.onset.VUs, st.onset.RPS, st.onset.TargetRate, a.axis)))
 	}
+	for _, st := range notLimiting {
+		parts = append(parts, fmt.Sprintf("%s saturated at %s but is not limiting: goodput kept rising from %s to %s RPS after it was full",
+			st.out.Name, a.onsetPhrase(st), fnum(*st.out.GoodputAtSaturationRPS), fnum(*st.out.GoodputAfterRPS)))
+	}
 	if a.brk != nil && len(looked) > 0 {
 		bn.LookedFor = looked
 		parts = append(parts, "the limit may be in something not measured; add exporters: looked for "+strings.Join(looked, ", "))
 	}
+	if c := a.candidatesPhrase(); c != "" && bn.Resource == model.BottleneckUnknown {
+		parts = append(parts, c)
+	}
 	bn.Evidence = strings.Join(parts, "; ")
+}
+
+// candidatesPhrase names the metrics seen that look like a resource the
+// catalog did not find, with how to declare them: "metrics that look like
+// a DB connection pool were seen (shop_db_connections_in_use, …): declare
+// them with --catalog (the snippet is under Not measured)".
+func (a *analysis) candidatesPhrase() string {
+	var parts []string
+	for _, m := range a.out.Missing {
+		if len(m.Candidates) == 0 {
+			continue
+		}
+		names := m.Candidates
+		if len(names) > 3 {
+			names = append(append([]string(nil), names[:3]...), "…")
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", orWord(m.Name, m.Kind), strings.Join(names, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "metrics that look like " + strings.Join(parts, " and ") + " were seen but no catalog family reads them: declare them with --catalog FILE (the analysis's missing resources carry a snippet)"
 }
 
 // processIdleShare is the utilization of the service's own CPU below which
@@ -741,6 +787,9 @@ func (a *analysis) resourceEvidence(st *resourceState) string {
 		if st.contention != "" {
 			parts = append(parts, st.contention)
 		}
+		if st.stillRisingMsg != "" {
+			parts = append(parts, strings.TrimPrefix(st.stillRisingMsg, "a saturated resource but throughput still rising: "))
+		}
 	} else {
 		switch {
 		case o.MaxUtilization == nil:
@@ -803,6 +852,10 @@ func (a *analysis) endpointAttribution() {
 			}
 		}
 		pts := series[r.Endpoint]
+		// Growth must be material both relatively and in milliseconds: a
+		// sub-millisecond endpoint going from 0.3 to 0.5 ms grew by two
+		// thirds, but nothing queued for it.
+		material := att.BaselineP99Ms <= 0 || att.P99Ms-att.BaselineP99Ms >= a.minGrowthMs()
 		grew := att.BaselineP99Ms <= 0 || att.P99Ms >= flatLatency*att.BaselineP99Ms
 		if len(pts) >= 3 {
 			var ts, ys []float64
@@ -819,6 +872,8 @@ func (a *analysis) endpointAttribution() {
 		switch {
 		case !grew:
 			att.Evidence = fmt.Sprintf("%s: latency flat (p99 %s at peak, %s at the lightest load); nothing to attribute", r.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
+		case !material:
+			att.Evidence = fmt.Sprintf("%s: latency flat (p99 %s at peak, %s at the lightest load: less than %s more); nothing to attribute", r.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms), fms(a.minGrowthMs()))
 		case len(pts) < minResourcePoints:
 			att.Evidence = fmt.Sprintf("%s: p99 %s at peak (%s at the lightest load); no per-endpoint series to attribute it", r.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
 		case len(a.res) == 0:
@@ -830,15 +885,44 @@ func (a *analysis) endpointAttribution() {
 	}
 }
 
+// minGrowthMs is the least growth of an endpoint's p99, in ms, that counts
+// as its latency growing: 1% of the SLO, at least 2 ms.
+func (a *analysis) minGrowthMs() float64 {
+	return math.Max(2, 0.01*float64(a.opts.SLOP95)/float64(time.Millisecond))
+}
+
 // attribute finds the resource signal that best explains an endpoint's p95.
+// Saturated resources that limit throughput are tried first, the
+// bottleneck preferred when it explains nearly as much as the best (a
+// busy but unsaturated resource rises with load too, and correlation alone
+// would blame it); the others only when none of those explains it.
 func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoint) {
+	var limiting []*resourceState
+	for _, st := range a.res {
+		if st.onset != nil && !st.notLimiting {
+			limiting = append(limiting, st)
+		}
+	}
+	if len(limiting) > 0 && a.attributeAmong(att, pts, limiting) {
+		return
+	}
+	a.attributeAmong(att, pts, a.res)
+}
+
+// bottleneckMargin is how much less of an endpoint's p95 the bottleneck
+// may explain than the best resource and still be preferred.
+const bottleneckMargin = 0.05
+
+// attributeAmong attributes att to the best of rs and reports whether one
+// explains at least explainsMin.
+func (a *analysis) attributeAmong(att *model.EndpointAttribution, pts []model.LoadPoint, rs []*resourceState) bool {
 	type cand struct {
 		st     *resourceState
 		signal string
 		r2     float64
 	}
-	var best *cand
-	for _, st := range a.res {
+	var best, bn *cand
+	for _, st := range rs {
 		for _, s := range []struct {
 			name string
 			f    func(model.ResourcePoint) (float64, bool)
@@ -850,7 +934,13 @@ func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoi
 			if best == nil || r2 > best.r2+1e-12 {
 				best = &cand{st, s.name, r2}
 			}
+			if st.out.Rank == 1 && st.obs.Kind == a.out.Bottleneck.Resource && (bn == nil || r2 > bn.r2+1e-12) {
+				bn = &cand{st, s.name, r2}
+			}
 		}
+	}
+	if bn != nil && best != nil && bn.r2 >= explainsMin && bn.r2 >= best.r2-bottleneckMargin {
+		best = bn
 	}
 	if best == nil || best.r2 < explainsMin {
 		att.Evidence = fmt.Sprintf("%s: p99 %s at peak (%s at the lightest load); no measured resource explains its latency", att.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
@@ -860,11 +950,12 @@ func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoi
 		if best != nil {
 			att.Explains = best.r2
 		}
-		return
+		return false
 	}
 	att.Resource, att.ResourceName, att.Signal, att.Explains = best.st.obs.Kind, best.st.out.Name, best.signal, best.r2
 	att.Evidence = fmt.Sprintf("%s: %s %s explains %s of its p95 variation (p99 %s at peak, %s at the lightest load)",
 		att.Endpoint, best.st.out.Name, signalWord(best.signal), fpct(best.r2), fms(att.P99Ms), fms(att.BaselineP99Ms))
+	return true
 }
 
 func signalWord(s string) string {

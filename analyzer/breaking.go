@@ -188,10 +188,20 @@ func (a *analysis) breakingPoints() {
 		bps = append(bps, errBP)
 	}
 	retro, hasRetro := a.retrograde()
+	if hasSat && a.retroFromPlateau {
+		// The plateau search saw a fall: one retrograde breaking point,
+		// the binned test's when it found one too.
+		if !hasRetro {
+			retro, hasRetro = sat, true
+			a.retroFall = 1 - a.plat.fellTo/a.plat.level
+		}
+		a.plat, hasSat = nil, false
+	}
 	switch {
-	case hasRetro && hasSat && a.retroFall < retrogradeClearDrop:
-		// Throughput sagged a little past a plateau: the plateau, which
-		// says so, is the better account.
+	case hasRetro && (hasSat || a.shedding) && a.retroFall < retrogradeClearDrop:
+		// Throughput sagged a little past a plateau (or past the level a
+		// service sheds load at): the plateau, which says so, is the
+		// better account.
 		a.note("throughput fell %s past its peak, too little to call the curve retrograde next to its plateau", fpct(a.retroFall))
 		if hasPeak {
 			a.note("the USL fit peaks at N = %s inside the tested range, but throughput has a plateau there, which gives the capacity", fnum(peak.Concurrency))
@@ -834,8 +844,11 @@ func (a *analysis) laterLine(b model.BreakingPoint) string {
 				top = math.Max(top, p.P95Ms)
 			}
 		}
-		if finite(top) {
+		switch {
+		case finite(top) && top <= a.out.SLO.P95Ms:
 			return fmt.Sprintf("p95 stays within the %s SLO over the whole test (%s at most).", fms(a.out.SLO.P95Ms), fms(top))
+		case finite(top):
+			return fmt.Sprintf("p95 went above the %s SLO only briefly (%s at most), not for long enough to count.", fms(a.out.SLO.P95Ms), fms(top))
 		}
 	}
 	return ""
@@ -853,7 +866,7 @@ func (a *analysis) noBreakLine() string {
 		for _, p := range a.pts {
 			top = math.Max(top, nz(p.TargetRate))
 		}
-		v += fmt.Sprintf(" (%s iterations/s offered, all carried)", fnum(top))
+		v += fmt.Sprintf(" (%s iterations/s offered)", fnum(top))
 	}
 	u := a.out.USL
 	switch {

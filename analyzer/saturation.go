@@ -42,6 +42,10 @@ const (
 	// coefficient of variation of throughput along it of at most 8%.
 	plateauLongGrowth = 1.5
 	plateauFlatCV     = 0.08
+	// flatMaxCV is the most scatter (robust coefficient of variation)
+	// throughput may have for a run to count as flat from its lightest
+	// load: the noise of a busy 2-core host with pauses, not a trend.
+	flatMaxCV = 0.15
 	// hingeAlpha is the significance level at which a bend must beat a
 	// straight line. The knee is chosen from the data, which inflates the F
 	// statistic (Davies 1987), so the real level is looser; the plateau's
@@ -51,12 +55,17 @@ const (
 	// load range besides every distinct load.
 	hingeCandidates = 80
 	// littleMinShare is the least share of the latency growth that
-	// Little's law requires at flat throughput (Δ(R+Z) = ΔN/X for a closed
-	// system) that must be observed for a plateau to be the system's.
+	// Little's law (J. D. C. Little, Operations Research 9(3), 1961)
+	// requires at flat throughput (Δ(R+Z) = ΔN/X for a closed system of N
+	// users with think time Z) that must be observed for a plateau to be
+	// the system's.
 	littleMinShare = 0.5
 	// overloadMinShortfall is the least relative shortfall of achieved
-	// against offered throughput that counts as falling behind.
+	// against offered throughput that counts as falling behind (and the
+	// least share of offered iterations dropped); the noise of the ratio
+	// at light load can raise the shortfall's limit up to overloadMaxLimit.
 	overloadMinShortfall = 0.05
+	overloadMaxLimit     = 0.2
 	// bootstrapResamples and bootstrapSeed set the bootstrap over intervals.
 	bootstrapResamples = 200
 	bootstrapSeed      = 13
@@ -82,6 +91,9 @@ type plateau struct {
 	// Theil–Sen trend; fellTo, when it fell by more than plateauMaxRise,
 	// the throughput at its heaviest load (0 otherwise).
 	rise, fellTo float64
+	// falls is true when throughput fell past the plateau significantly
+	// and by more than retrogradeClearDrop: the curve is retrograde.
+	falls bool
 	// first is true when the plateau begins at the lightest load tested.
 	first bool
 	// p95From and p95To are the p95 (ms) at the start and the end of the
@@ -114,9 +126,13 @@ type hingeFit struct {
 	p float64
 }
 
-// fitHinge fits the hinge by least squares, trying knees across the load
-// range (every distinct load and an even grid, then a finer grid around
-// the best), with at least two points below the knee and
+// fitHinge fits the hinge by least squares: a continuous segmented
+// regression with one breakpoint (the model of V. M. R. Muggeo,
+// "Estimating regression models with unknown break-points", Statistics
+// in Medicine 22, 2003), here with the breakpoint profiled out by a grid
+// search, since for a fixed breakpoint the fit is linear. It tries knees
+// across the load range (every distinct load and an even grid, then a
+// finer grid around the best), with at least two points below the knee and
 // plateauMinPoints at or above it, and a rising first segment. It is false
 // when no knee qualifies. For a fixed knee the fit is a simple linear
 // regression of x on z = min(0, l − k), whose sums come from prefix sums
@@ -306,19 +322,26 @@ func (a *analysis) findPlateau() (*plateau, bool) {
 		return nil, false
 	}
 	span := lmax - pl.kneeKey
-	pl.rise = theilSen(pls, px) * span / pl.level
-	seRise := 0.0
-	if _, sxx := meanSxx(pls); sxx > 0 && len(pls) >= 3 {
-		seRise = pl.sd / math.Sqrt(sxx) * span / pl.level
+	// The rise's standard error two ways: from the robust scatter about
+	// the trend (sensitive, to see a fall) and from the plain scatter of
+	// the plateau (lenient, so that noise does not make a plateau rise).
+	slope, seSlope := theilSenSE(pls, px)
+	pl.rise = slope * span / pl.level
+	seRise := seSlope * span / pl.level
+	seLenient := seRise
+	if _, sxx := meanSxx(pls); sxx > 0 {
+		seLenient = math.Max(seRise, pl.sd/math.Sqrt(sxx)*span/pl.level)
 	}
 	// A plateau that still rises is not one; one that falls is (a strong,
 	// significant fall is retrograde, judged separately), and its level is
 	// then the capacity right after the knee, before the fall.
-	if pl.rise > 0 && !flatEnough(pl.rise, seRise) {
+	if pl.rise > 0 && !flatEnough(pl.rise, seLenient) {
 		return nil, false
 	}
 	if pl.rise < -plateauMaxRise {
 		pl.fellTo = median(px[len(px)-max(1, len(px)/3):])
+		// A fall beyond noise and beyond a sag is retrograde.
+		pl.falls = pl.rise < -(plateauMaxRise + 2*seRise)
 		mid := pl.kneeKey + span/2
 		var early []float64
 		for j := range px {
@@ -330,6 +353,7 @@ func (a *analysis) findPlateau() (*plateau, bool) {
 			early = px[:max(1, len(px)/2)]
 		}
 		pl.level, pl.sd = stat.MeanStdDev(early, nil)
+		pl.falls = pl.falls && pl.fellTo < pl.level*(1-retrogradeClearDrop)
 	}
 
 	// The start and the end of the plateau: medians of its first and last
@@ -382,17 +406,42 @@ func flatThroughout(ls, xs []float64) bool {
 	if lmax < plateauMinGrowth*lmin {
 		return false
 	}
-	m, sd := stat.MeanStdDev(xs, nil)
+	// Robust level and spread: an interval the host paused in must not
+	// hide a plateau.
+	m, sd := median(xs), mad(xs)
 	if !(m > 0) {
 		return false
 	}
-	rise := theilSen(ls, xs) * (lmax - lmin) / m
-	_, sxx := meanSxx(ls)
-	se := 0.0
-	if sxx > 0 {
-		se = sd / math.Sqrt(sxx) * (lmax - lmin) / m
+	slope, seSlope := theilSenSE(ls, xs)
+	rise := slope * (lmax - lmin) / m
+	se := seSlope * (lmax - lmin) / m
+	if _, sxx := meanSxx(ls); sxx > 0 {
+		se = math.Max(se, sd/math.Sqrt(sxx)*(lmax-lmin)/m)
 	}
-	return flatEnough(rise, se) && sd/m <= plateauFlatCV
+	return flatEnough(rise, se) && sd/m <= flatMaxCV
+}
+
+// theilSenSE returns the Theil–Sen slope of y on x and an approximate
+// standard error: the robust scatter (MAD) of the residuals about the
+// line through the median intercept, over √Σ(x − x̄)² as for least
+// squares.
+func theilSenSE(xs, ys []float64) (slope, se float64) {
+	slope = theilSen(xs, ys)
+	if len(xs) < 3 {
+		return slope, 0
+	}
+	r := make([]float64, len(xs))
+	for i := range xs {
+		r[i] = ys[i] - slope*xs[i]
+	}
+	b := median(r)
+	for i := range r {
+		r[i] -= b
+	}
+	if _, sxx := meanSxx(xs); sxx > 0 {
+		se = mad(r) / math.Sqrt(sxx)
+	}
+	return slope, se
 }
 
 // flatEnough judges the relative rise of throughput across a plateau
@@ -523,6 +572,22 @@ func (a *analysis) plateauBreak(errBP *model.BreakingPoint) (model.BreakingPoint
 		return model.BreakingPoint{}, false
 	}
 	c := crossing{at: pl.at}
+	if pl.falls {
+		// Too few or too noisy points for the retrograde test's bins, but
+		// the plateau's own trend shows the fall.
+		bp := a.crossingPoint(model.ReasonRetrograde, c, a.fromStages)
+		if a.axis == axisVUs {
+			bp.VUs = pl.kneeKey
+		}
+		bp.Concurrency = pl.kneeKey
+		bp.RPS, bp.Value, bp.RPSUncertainty = pl.level, pl.level, pl.uncertainty
+		bp.Evidence = fmt.Sprintf("successful throughput peaked at %s ± %s RPS from %s %s and fell to %s RPS by %s %s (−%s) while load kept rising",
+			fnum(pl.level), fpm(pl.sd), fnum(pl.kneeKey), unit, fnum(pl.fellTo), fnum(pl.endKey), unit, fpct(1-pl.fellTo/pl.level))
+		bp.Confidence = model.ConfidenceMedium
+		a.retroFromPlateau = true
+		a.plat = pl
+		return bp, true
+	}
 	bp := a.crossingPoint(model.ReasonSaturation, c, a.fromStages)
 	if a.axis == axisVUs {
 		bp.VUs = pl.kneeKey
@@ -585,7 +650,8 @@ func (a *analysis) overloadBreak() (model.BreakingPoint, bool) {
 			per = append(per, p.RPS/p.TargetRate)
 		}
 	}
-	if len(per) < 2 {
+	fromLight := len(per) >= 2
+	if !fromLight {
 		per = per[:0]
 		for _, i := range idx[:min(3, len(idx))] {
 			per = append(per, a.pts[i].RPS/a.pts[i].TargetRate)
@@ -596,22 +662,39 @@ func (a *analysis) overloadBreak() (model.BreakingPoint, bool) {
 		return model.BreakingPoint{}, false
 	}
 	// Requests per iteration are whole numbers in most scenarios; a ratio
-	// just under one is the lag of the rate window, not a shortfall.
-	if r := math.Round(k); r >= 1 && math.Abs(k-r) <= 0.1*r {
+	// just under one is the lag of the rate window, not a shortfall. When
+	// no light load shows the ratio (a constant rate, already too much),
+	// it is taken as a whole number of at least one.
+	switch r := math.Round(k); {
+	case r >= 1 && math.Abs(k-r) <= 0.1*r:
 		k = r
+	case !fromLight:
+		k = math.Max(1, r)
 	}
 	noise := 0.0
 	if len(per) >= 3 {
 		noise = mad(per) / k
 	}
-	limit := math.Max(overloadMinShortfall, 3*noise)
+	limit := math.Min(overloadMaxLimit, math.Max(overloadMinShortfall, 2*noise))
+	// Falling behind shows as completed requests short of the offered
+	// ones, or as iterations the runner could not start (dropped), which
+	// no noise makes.
 	short := func(p model.LoadPoint) (float64, bool) {
 		if !(p.TargetRate > 0) || !finite(p.RPS) {
 			return 0, false
 		}
 		return 1 - p.RPS/(k*p.TargetRate), true
 	}
-	c, ok := findCrossing(a.pts, limit, !a.fromStages, short)
+	drop := func(p model.LoadPoint) (float64, bool) {
+		if !(p.TargetRate > 0) {
+			return 0, false
+		}
+		return nz(p.DroppedRate) / p.TargetRate, true
+	}
+	c, ok := a.lastingCrossing(limit, short)
+	if cd, okd := a.lastingCrossing(overloadMinShortfall, drop); okd && (!ok || cd.at.Time.Before(c.at.Time)) {
+		c, ok = cd, true
+	}
 	if !ok {
 		return model.BreakingPoint{}, false
 	}
@@ -657,7 +740,6 @@ func (a *analysis) overloadBreak() (model.BreakingPoint, bool) {
 
 	bp := a.crossingPoint(model.ReasonSaturation, c, a.fromStages)
 	bp.RPS, bp.Value = pl.level, pl.level
-	bp.Limit = limit
 	bp.RPSUncertainty = pl.uncertainty
 	offered := k * pl.offeredTo
 	bp.Evidence = fmt.Sprintf("achieved throughput fell behind the offered rate at %s iterations/s offered: it carried %s ± %s successful RPS from there while up to %s iterations/s (%s RPS) were offered (−%s)",
@@ -683,6 +765,39 @@ func (a *analysis) overloadBreak() (model.BreakingPoint, bool) {
 	pl.bp = &bp
 	a.plat = pl
 	return bp, true
+}
+
+// lastingCrossing finds the first sustained crossing of limit (see
+// crossIndex) that also lasts: the median of the quantity from there to
+// the end of the window stays above the limit, as it does once a ramp
+// has overloaded the system. Earlier crossings that did not last are
+// skipped.
+func (a *analysis) lastingCrossing(limit float64, value func(model.LoadPoint) (float64, bool)) (crossing, bool) {
+	pts := a.pts
+	for len(pts) > 0 {
+		c, ok := findCrossing(pts, limit, !a.fromStages, value)
+		if !ok || c.hi == nil {
+			return c, ok
+		}
+		var later []float64
+		next := len(pts)
+		for i, p := range pts {
+			if p.Time.Before(c.hi.Time) {
+				continue
+			}
+			if next == len(pts) {
+				next = i + 1
+			}
+			if v, ok := value(p); ok && finite(v) {
+				later = append(later, v)
+			}
+		}
+		if median(later) > limit {
+			return c, true
+		}
+		pts = pts[next:]
+	}
+	return crossing{}, false
 }
 
 // crossingUncertainty is the half-width of an approximate 95% interval of
@@ -804,7 +919,9 @@ func (a *analysis) saturatedBy(b model.BreakingPoint) string {
 	}
 	var names []string
 	for _, r := range a.out.Resources {
-		if !r.Saturated || r.SaturatedAt == nil {
+		// A resource full while throughput still rose does not explain
+		// where it stopped.
+		if !r.Saturated || r.SaturatedAt == nil || r.NotLimiting {
 			continue
 		}
 		lp, ok := a.loadAt(*r.SaturatedAt)

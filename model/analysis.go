@@ -281,6 +281,38 @@ type Bottleneck struct {
 	// LookedFor lists, when the resource is unknown, the metric families
 	// that were looked for; add an exporter for one of them.
 	LookedFor []string `json:"looked_for,omitempty"`
+	// Contender is the kind of another resource that saturated together
+	// with the bottleneck, so that the evidence favours the bottleneck
+	// without ruling the contender out; ContenderName is its human name.
+	Contender     string `json:"contender,omitempty"`
+	ContenderName string `json:"contender_name,omitempty"`
+	// Experiment is a short run that would tell the bottleneck from its
+	// contender; null when there is no contender.
+	Experiment *Experiment `json:"experiment,omitempty"`
+}
+
+// Experiment is a short load run that separates two suspects: change one
+// resource and see whether throughput moves.
+type Experiment struct {
+	// Resource is the kind to change and ResourceName its human name.
+	Resource     string `json:"resource"`
+	ResourceName string `json:"resource_name"`
+	// From and To are its limit before and during the experiment, in Unit;
+	// 0 when the change is not a number (e.g. "move the database off the host").
+	From float64 `json:"from,omitempty"`
+	To   float64 `json:"to,omitempty"`
+	Unit string  `json:"unit,omitempty"`
+	// Change says what to do, e.g. "raise the DB connection pool from 4 to
+	// 8 connections".
+	Change string `json:"change"`
+	// AtRPS is the load to repeat, in requests/s: the bottleneck's
+	// saturation point, where the two suspects part.
+	AtRPS float64 `json:"at_rps,omitempty"`
+	// IfMoves and IfFlat say what each outcome means.
+	IfMoves string `json:"if_moves"`
+	IfFlat  string `json:"if_flat"`
+	// Text is the whole experiment in one sentence.
+	Text string `json:"text"`
 }
 
 // ResourceAnalysis is one detected resource aligned to load.
@@ -302,6 +334,15 @@ type ResourceAnalysis struct {
 	SaturatedAtRPS *float64   `json:"saturated_at_rps"`
 	SaturatedAtVUs *float64   `json:"saturated_at_vus"`
 	SaturatedAt    *time.Time `json:"saturated_at,omitempty"`
+	// NotLimiting is true for a resource that saturated while goodput kept
+	// rising significantly at higher load: "saturated, not limiting yet".
+	// Such a resource is not blamed for the breaking point.
+	// GoodputAtSaturationRPS is the goodput (successful requests/s) where
+	// it was full and GoodputAfterRPS the highest goodput reached beyond
+	// that load; both null when it did not saturate.
+	NotLimiting            bool     `json:"not_limiting"`
+	GoodputAtSaturationRPS *float64 `json:"goodput_at_saturation_rps,omitempty"`
+	GoodputAfterRPS        *float64 `json:"goodput_after_rps,omitempty"`
 	// Limit is the resource's limit in Unit (the largest seen); 0 when
 	// unknown. LimitSource says where it comes from, e.g. "GOMAXPROCS
 	// (go_sched_gomaxprocs_threads)" or "configured".

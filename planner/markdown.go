@@ -53,6 +53,9 @@ func Markdown(p *model.Plan) []byte {
 			line += fmt.Sprintf(", saturated at %s RPS", rps(m.SaturatedAtRPS))
 		}
 		w("%s.\n", line)
+		if e := m.BottleneckExperiment; e != nil {
+			w("- %s saturated with it; before relying on this plan, %s.\n", orName(m.BottleneckContender, e.ResourceName), e.Text)
+		}
 	}
 	var facts []string
 	if m.ConnectionHoldMs > 0 {

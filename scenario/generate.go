@@ -75,6 +75,9 @@ type Route struct {
 	Middleware []string `json:"middleware,omitempty"`
 	// Source is file:line of the definition.
 	Source string `json:"source,omitempty"`
+	// Mounts say where an Express route's prefix comes from: each use()
+	// it is under, outermost first, as "/v1 at src/app.ts:54".
+	Mounts []string `json:"mounts,omitempty"`
 }
 
 // Param is a path, query or header parameter.
@@ -1010,6 +1013,9 @@ func Summary(api *APIModel, gen *Generated) string {
 			fmt.Fprintf(&b, "  [%s]", strings.Join(tags, "; "))
 		}
 		b.WriteString("\n")
+		if len(r.Mounts) > 0 {
+			fmt.Fprintf(&b, "          prefix from %s\n", strings.Join(r.Mounts, ", "))
+		}
 		if r.Body != nil {
 			name := r.Body.Name
 			if name != "" {

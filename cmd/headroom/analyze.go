@@ -470,7 +470,11 @@ func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) 
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, heading("Not measured"))
 		for _, m := range a.Missing {
-			fmt.Fprintf(w, "- %s: looked for %s\n", orDash(m.Name, m.Kind), strings.Join(m.LookedFor, ", "))
+			if len(m.LookedFor) == 0 {
+				fmt.Fprintf(w, "- %s: no family in the catalog\n", orDash(m.Name, m.Kind))
+			} else {
+				fmt.Fprintf(w, "- %s: looked for %s\n", orDash(m.Name, m.Kind), strings.Join(m.LookedFor, ", "))
+			}
 			writeCandidates(w, m.Candidates, m.CatalogSnippet)
 		}
 	}
@@ -572,6 +576,12 @@ func writeBottleneck(w io.Writer, a *model.Analysis) {
 	for _, part := range strings.Split(b.Evidence, "; ") {
 		fmt.Fprintf(w, "- %s\n", part)
 	}
+	if b.Contender != "" {
+		fmt.Fprintf(w, "- contender: %s (%s)\n", orDash(b.ContenderName, b.Contender), b.Contender)
+	}
+	if e := b.Experiment; e != nil {
+		fmt.Fprintf(w, "- experiment: %s\n", e.Text)
+	}
 }
 
 func writeResourceRanking(w io.Writer, a *model.Analysis) {
@@ -582,6 +592,12 @@ func writeResourceRanking(w io.Writer, a *model.Analysis) {
 			sat = "yes, " + r.SaturatedBy
 			if r.SaturatedAtRPS != nil {
 				sat += " from " + fmtRate(*r.SaturatedAtRPS) + " RPS"
+			}
+			if r.NotLimiting {
+				sat += "; not limiting yet"
+				if r.GoodputAfterRPS != nil {
+					sat += " (goodput rose to " + fmtRate(*r.GoodputAfterRPS) + " RPS)"
+				}
 			}
 		}
 		q := "—"
