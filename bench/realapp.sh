@@ -53,7 +53,9 @@ RESULTS=${RESULTS:-$ROOT/bench/results/realapp-$(date +%Y%m%d-%H%M%S)}
 CACHE=${HEADROOM_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/headroom-bench}
 
 ALL=(miniflux-pool1 miniflux-pool4 prometheus)
-if [ $# -eq 0 ] || [ "$1" = all ]; then
+if [ $# -eq 0 ] && [ -n "${REALAPP_EXPERIMENTS:-}" ]; then
+	read -r -a EXPERIMENTS <<<"$REALAPP_EXPERIMENTS"
+elif [ $# -eq 0 ] || [ "$1" = all ]; then
 	EXPERIMENTS=("${ALL[@]}")
 else
 	EXPERIMENTS=("$@")
@@ -312,8 +314,9 @@ ab() {
 
 # moved RATIO MORE|LESS prints whether the capacity moved the way it must
 # when the resource is the bottleneck and B has MORE (or LESS) of it:
-# "moved", "did not move" (within ±AB_MOVE), or "moved the wrong way" (the
-# A/B is then inconclusive, as when other load on the machine changed).
+# "moved", "did not move" (within ±AB_MOVE), or "moved the wrong way" (less
+# of the resource gave more capacity: the limit is contention, not the
+# resource's capacity).
 moved() {
 	local up down
 	up=$(awk "BEGIN { print ($1 >= 1 + $AB_MOVE) }")
@@ -333,7 +336,7 @@ truth() {
 	case $1 in
 	moved) TRUTH=$2 TRUTH_TEXT="$3 (A/B moved)" ;;
 	"did not move") TRUTH=not-$2 TRUTH_TEXT="not the $3 (A/B did not move)" ;;
-	*) TRUTH="?" TRUTH_TEXT="inconclusive (A/B moved the wrong way)" ;;
+	*) TRUTH=not-$2 TRUTH_TEXT="not the $3: less of it gave more (contention)" ;;
 	esac
 }
 
@@ -389,6 +392,7 @@ hr_fields() {
 	] | map(tostring) | join("|")' "$1" 2>/dev/null || echo "-|-|-|-|-|-|-"
 }
 
+HEADLINES=()
 # Result rows: experiment | wrk capacity | A/B | truth | analysis | bp | reason | bottleneck | error | agrees
 ROWS=()
 # add_rows EXP CAPACITY FROM AB TRUTH_KIND TRUTH_TEXT NAME: one row per
@@ -408,6 +412,8 @@ add_rows() {
 		esac
 		[ "$which" = analysis ] && f="default" || f="--catalog"
 		ROWS+=("$exp|$cap (c$from)|$abtxt|$truthtxt|$f|$bp @ $vus VUs|$reason ($conf)|$kind/$fam ($bconf)|$err|$agree")
+		# headroom's own headline, word for word.
+		HEADLINES+=("$exp, $f: $(sed -n '3p' "$RESULTS/$name.$which.txt" 2>/dev/null)")
 	done
 }
 
@@ -690,6 +696,9 @@ done
 				if (r == 1) { sep = "|"; for (i = 1; i <= nf; i++) { s = ""; for (j = 0; j < w[i] + 2; j++) s = s "-"; sep = sep s "|" } print sep }
 			}
 		}'
+	echo
+	echo "headroom's headlines:"
+	for n in "${HEADLINES[@]}"; do echo "- $n"; done
 } | tee "$RESULTS/summary.md"
 
 if [ "$FAILED" != 0 ]; then
