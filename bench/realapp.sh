@@ -405,9 +405,17 @@ add_rows() {
 		IFS='|' read -r bp vus reason conf kind fam bconf <<<"$(hr_fields "$file")"
 		err=-
 		if is_num "$bp" && is_num "$cap"; then err="$(calc "($bp - $cap) / $cap * 100" 1)%"; fi
+		# Against "not X", naming X is wrong, and so is naming nothing (the
+		# capacity has a limit); "unknown" is half right.
 		case $truth in
 		"?") agree="?" ;;
-		not-*) if [ "$kind" != "${truth#not-}" ] && [ "$kind" != - ]; then agree=yes; else agree=no; fi ;;
+		not-*)
+			case $kind in
+			"${truth#not-}" | none | -) agree=no ;;
+			unknown) agree=partly ;;
+			*) agree=yes ;;
+			esac
+			;;
 		*) if [ "$kind" = "$truth" ]; then agree=yes; else agree=no; fi ;;
 		esac
 		[ "$which" = analysis ] && f="default" || f="--catalog"

@@ -484,7 +484,7 @@ report_realapp() {
 	# The last column of each analysis row says whether headroom's
 	# bottleneck agrees with the A/B run.
 	local agree
-	agree=$(awk -F'|' 'NF > 2 && $(NF - 1) ~ /^ *(yes|no|[?]) *$/ { n++; if ($(NF - 1) ~ /yes/) y++ } END { printf "%d of %d", y, n }' "$REALAPP_TABLE")
+	agree=$(awk -F'|' 'NF > 2 && $(NF - 1) ~ /^ *(yes|no|partly|[?]) *$/ { n++; if ($(NF - 1) ~ /^ *yes/) y++ } END { printf "%d of %d", y, n }' "$REALAPP_TABLE")
 	row "real applications: bottleneck agrees with A/B" "$agree analyses" "-" "table below" "info"
 }
 
