@@ -17,6 +17,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/headroom ./cmd/headroom
 	$(GO) build -o $(BIN)/checkout ./examples/checkout/cmd/checkout
+	$(GO) build -o $(BIN)/shapes ./examples/shapes/cmd/shapes
 
 ## test: install and start the real components (Prometheus, PostgreSQL,
 ## Redis, exporters, Chromium), then run every test, one package at a time.

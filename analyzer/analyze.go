@@ -3,6 +3,7 @@ package analyzer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -35,7 +36,8 @@ var DefaultSaturationFloors = map[string]float64{
 	model.KindDBPool:    0.1,   // waiting acquirers (seconds waited per second)
 	model.KindRedisPool: 0.1,   // waiting callers
 	model.KindRedis:     1,     // blocked clients
-	model.KindCPU:       0.25,  // throttled fraction of CFS periods, or PSI waiting tasks
+	model.KindCPU:       0.25,  // throttled fraction of CFS periods
+	model.KindHostCPU:   0.25,  // PSI: tasks waiting for a CPU
 	model.KindMemory:    1,     // major page faults or limit hits per second
 	model.KindGoRuntime: 0.005, // seconds of p99 scheduling latency
 }
@@ -137,6 +139,7 @@ func Analyze(obs model.Observations, opts Options) (model.Analysis, error) {
 	a.stageTable()
 	a.breakingPoints()
 	a.resources()
+	a.corroborate()
 	a.endpointAttribution()
 	a.drift()
 	a.dataWarnings()
@@ -171,6 +174,21 @@ type analysis struct {
 	peak model.LoadPoint
 	// res holds per-resource working state in obs.Resources order.
 	res []*resourceState
+	// plat is the saturation plateau (or open-model overload) when one was
+	// found; shedding is true when a throughput plateau came with errors
+	// instead of queueing (the service sheds load).
+	plat     *plateau
+	shedding bool
+	// retroFall is the relative fall of throughput past its peak when the
+	// retrograde test found one.
+	retroFall float64
+	// retroFromPlateau is true when the plateau search found the fall
+	// (plateauBreak returned a retrograde breaking point).
+	retroFromPlateau bool
+	// disagree lists, for the verdict, signals that contradict each other.
+	disagree []string
+	// noise caches goodputNoise.
+	noise *float64
 }
 
 func newAnalysis(obs *model.Observations, opts Options) *analysis {
@@ -184,6 +202,16 @@ func newAnalysis(obs *model.Observations, opts Options) *analysis {
 		SLO: model.SLO{
 			P95Ms:        float64(opts.SLOP95) / float64(time.Millisecond),
 			MaxErrorRate: opts.MaxErrorRate,
+		},
+		Options: &model.AnalysisOptions{
+			SLOP95Ms:              float64(opts.SLOP95) / float64(time.Millisecond),
+			MaxErrorRate:          opts.MaxErrorRate,
+			SaturationUtilization: opts.SaturationUtilization,
+			SaturationFloors:      maps.Clone(opts.SaturationFloors),
+			StepMs:                obs.StepMs,
+			TrendAlpha:            opts.TrendAlpha,
+			SoakMinDurationMs:     float64(opts.SoakMinDuration) / float64(time.Millisecond),
+			SlowestEndpoints:      opts.SlowestEndpoints,
 		},
 		BreakingPoints: []model.BreakingPoint{},
 		Resources:      []model.ResourceAnalysis{},
@@ -254,6 +282,9 @@ func stagePoints(stages []model.StageObservation) []model.LoadPoint {
 			MeanMs:     math.NaN(),
 			ErrorRate:  s.Errors / s.Requests,
 			InFlight:   math.NaN(),
+		}
+		if s.Dropped > 0 {
+			p.DroppedRate = s.Dropped / d
 		}
 		if c := bucketsCount(s.Buckets); c > 0 {
 			p.MeanMs = s.SumSeconds / c * 1000
@@ -372,6 +403,8 @@ func lerpPoint(p0, p1 model.LoadPoint, f float64) model.LoadPoint {
 		MeanMs:     l(p0.MeanMs, p1.MeanMs),
 		ErrorRate:  l(p0.ErrorRate, p1.ErrorRate),
 		InFlight:   l(p0.InFlight, p1.InFlight),
+		// DroppedRate is 0 when none were dropped, never NaN.
+		DroppedRate: nz(p0.DroppedRate) + (nz(p1.DroppedRate)-nz(p0.DroppedRate))*f,
 	}
 	if f < 0.5 {
 		p.Stage = p0.Stage

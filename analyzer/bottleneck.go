@@ -38,10 +38,13 @@ const (
 // it is slow, goroutines pile up and wait to be scheduled because CPU is
 // short, and requests in flight grow because anything is slow.
 var rootOf = map[string][]string{
-	model.KindDBPool:       {model.KindDBServerConnections, model.KindCPU},
-	model.KindRedisPool:    {model.KindRedis, model.KindCPU},
-	model.KindGoRuntime:    {model.KindCPU},
-	model.KindHTTPInflight: {model.KindDBPool, model.KindDBServerConnections, model.KindRedis, model.KindRedisPool, model.KindCPU, model.KindMemory, model.KindGoRuntime},
+	model.KindDBPool:       {model.KindDBServerConnections, model.KindCPU, model.KindHostCPU},
+	model.KindRedisPool:    {model.KindRedis, model.KindCPU, model.KindHostCPU},
+	model.KindGoRuntime:    {model.KindCPU, model.KindHostCPU},
+	model.KindHTTPInflight: {model.KindDBPool, model.KindDBServerConnections, model.KindRedis, model.KindRedisPool, model.KindCPU, model.KindHostCPU, model.KindMemory, model.KindGoRuntime},
+	// When the host's CPU is full because the service's processes fill
+	// it, the service's CPU is the better name for the cause.
+	model.KindHostCPU: {model.KindCPU},
 }
 
 // resourceState is the working state of one resource.
@@ -65,6 +68,17 @@ type resourceState struct {
 	hasQueue bool
 	// explains is the R² of the overall p95 on the resource's signal.
 	explains float64
+	// contention says, for the host's CPU, that it saturated while the
+	// service's own processes were nearly idle; empty otherwise.
+	contention string
+	// fullKey is the load where it was full (see fullPoint); rose is true
+	// when goodput kept rising significantly beyond it, and notLimiting
+	// when that makes it "saturated, not limiting" (see stillRising);
+	// ceilingBy is the resource that saturated where throughput stopped.
+	fullKey           float64
+	rose, notLimiting bool
+	ceilingBy         *resourceState
+	stillRisingMsg    string
 }
 
 func utilOf(p model.ResourcePoint) (float64, bool) {
@@ -125,7 +139,7 @@ func (a *analysis) resources() {
 		sort.SliceStable(st.pts, func(i, j int) bool { return st.pts[i].Time.Before(st.pts[j].Time) })
 		st.out = model.ResourceAnalysis{
 			Kind: r.Kind, Name: r.Name, Family: r.Family,
-			Unit: r.Unit, SaturationUnit: r.SaturationUnit,
+			Unit: r.Unit, SaturationUnit: r.SaturationUnit, LimitSource: r.LimitSource,
 		}
 		if st.out.Name == "" {
 			st.out.Name = r.Kind
@@ -133,7 +147,9 @@ func (a *analysis) resources() {
 		a.measure(st)
 		a.res = append(a.res, st)
 	}
+	a.stillRising()
 	a.blame()
+	a.hostContention()
 	a.rank()
 	for _, st := range a.res {
 		st.out.Evidence = a.resourceEvidence(st)
@@ -350,12 +366,16 @@ func (a *analysis) blame() {
 	if a.brk != nil {
 		bn.BreakingRPS, bn.BreakingVUs = a.brk.RPS, a.brk.VUs
 	}
-	var cands, later []*resourceState
+	var cands, later, notLimiting []*resourceState
 	for _, st := range a.res {
 		if st.onset == nil {
 			continue
 		}
-		if a.brk != nil && st.onsetKey > a.bpKey(*a.brk)*(1+breakTolerance) {
+		if st.notLimiting {
+			notLimiting = append(notLimiting, st)
+			continue
+		}
+		if a.brk != nil && st.onsetKey > a.blameUpTo() {
 			later = append(later, st)
 			continue
 		}
@@ -363,7 +383,7 @@ func (a *analysis) blame() {
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].onsetKey < cands[j].onsetKey })
 	if len(cands) == 0 {
-		a.unknownBottleneck(later)
+		a.unknownBottleneck(later, notLimiting)
 		return
 	}
 	best := cands[0]
@@ -373,6 +393,16 @@ func (a *analysis) blame() {
 		}
 		if preferred(c, best) {
 			best = c
+		}
+	}
+	// The host's CPU fills up before the service's own CPU reaches the
+	// threshold when the service uses most of the host: when both
+	// saturated by the breaking point, the service's CPU is the cause.
+	if best.obs.Kind == model.KindHostCPU {
+		for _, c := range cands {
+			if c.obs.Kind == model.KindCPU {
+				best = c
+			}
 		}
 	}
 	bn.Resource, bn.Name, bn.Family = best.obs.Kind, best.out.Name, best.obs.Family
@@ -402,6 +432,7 @@ func (a *analysis) blame() {
 	bn.Confidence = conf
 
 	bn.Evidence = a.bottleneckEvidence(best, cands)
+	a.contend(best)
 }
 
 // preferred reports whether c should be blamed instead of best when both
@@ -435,7 +466,7 @@ func nzp(p *float64) float64 {
 }
 
 // unknownBottleneck explains why no resource is blamed.
-func (a *analysis) unknownBottleneck(later []*resourceState) {
+func (a *analysis) unknownBottleneck(later, notLimiting []*resourceState) {
 	bn := &a.out.Bottleneck
 	bn.Confidence = model.ConfidenceLow
 	var looked []string
@@ -448,6 +479,9 @@ func (a *analysis) unknownBottleneck(later []*resourceState) {
 		bn.Evidence = "unknown — no resource metrics were found; add exporters"
 		if len(looked) > 0 {
 			bn.Evidence += ": looked for " + strings.Join(looked, ", ")
+		}
+		if c := a.candidatesPhrase(); c != "" {
+			bn.Evidence += "; " + c
 		}
 		return
 	}
@@ -465,11 +499,97 @@ func (a *analysis) unknownBottleneck(later []*resourceState) {
 	for _, st := range later {
 		parts = append(parts, fmt.Sprintf("%s saturated later, at %s", st.out.Name, loadPhrase(st.onset.VUs, st.onset.RPS, st.onset.TargetRate, a.axis)))
 	}
+	for _, st := range notLimiting {
+		parts = append(parts, fmt.Sprintf("%s saturated at %s but is not limiting: goodput kept rising from %s to %s RPS after it was full",
+			st.out.Name, a.onsetPhrase(st), fnum(*st.out.GoodputAtSaturationRPS), fnum(*st.out.GoodputAfterRPS)))
+	}
 	if a.brk != nil && len(looked) > 0 {
 		bn.LookedFor = looked
 		parts = append(parts, "the limit may be in something not measured; add exporters: looked for "+strings.Join(looked, ", "))
 	}
+	if c := a.candidatesPhrase(); c != "" && bn.Resource == model.BottleneckUnknown {
+		parts = append(parts, c)
+	}
 	bn.Evidence = strings.Join(parts, "; ")
+}
+
+// candidatesPhrase names the metrics seen that look like a resource the
+// catalog did not find, with how to declare them: "metrics that look like
+// a DB connection pool were seen (shop_db_connections_in_use, …): declare
+// them with --catalog (the snippet is under Not measured)".
+func (a *analysis) candidatesPhrase() string {
+	var parts []string
+	for _, m := range a.out.Missing {
+		if len(m.Candidates) == 0 {
+			continue
+		}
+		names := m.Candidates
+		if len(names) > 3 {
+			names = append(append([]string(nil), names[:3]...), "…")
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", orWord(m.Name, m.Kind), strings.Join(names, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "metrics that look like " + strings.Join(parts, " and ") + " were seen but no catalog family reads them: declare them with --catalog FILE (the analysis's missing resources carry a snippet)"
+}
+
+// processIdleShare is the utilization of the service's own CPU below which
+// a saturated host is said to be busy with something else.
+const processIdleShare = 0.5
+
+// hostContention says when the host's CPU saturated while the service's
+// own processes used little of theirs: something else on the machine (a
+// database sharing it, another service) takes the CPU. It adds the finding
+// to the host CPU's evidence, to the bottleneck's when the host CPU is
+// blamed, and as a warning.
+func (a *analysis) hostContention() {
+	var host, proc *resourceState
+	for _, st := range a.res {
+		switch st.obs.Kind {
+		case model.KindHostCPU:
+			host = st
+		case model.KindCPU:
+			proc = st
+		}
+	}
+	if host == nil || host.onset == nil {
+		return
+	}
+	hostU, ok := host.at(host.onset.Time, a.stepSec, utilOf)
+	if !ok {
+		hostU = a.opts.SaturationUtilization
+	}
+	var msg string
+	if proc == nil {
+		msg = fmt.Sprintf("the host's CPU was at %s from %s, and the service's own CPU is not measured: if the service is not what uses it, something else on the host does",
+			fpct(hostU), a.onsetPhrase(host))
+	} else {
+		u, okU := proc.at(host.onset.Time, a.stepSec, utilOf)
+		use, okUse := proc.at(host.onset.Time, a.stepSec, usageOf)
+		if !okU && !okUse {
+			return
+		}
+		if okU && u >= processIdleShare {
+			return
+		}
+		what := fmt.Sprintf("%s cores", fnum(use))
+		if okU {
+			what = fmt.Sprintf("%s of its %s", fpct(u), fusage(proc.out.Limit, proc.out.Unit))
+		}
+		msg = fmt.Sprintf("the host's CPU was saturated (%s) from %s while the service's own processes used only %s: something else on the host takes the CPU, such as a database sharing the machine",
+			fpct(hostU), a.onsetPhrase(host), what)
+	}
+	host.contention = msg
+	a.warn(model.Warning{Kind: "host_cpu_contention", Resource: model.KindHostCPU, Message: msg})
+	if a.out.Bottleneck.Resource == model.KindHostCPU {
+		a.out.Bottleneck.Evidence += "; " + msg
+	}
+}
+
+func (a *analysis) onsetPhrase(st *resourceState) string {
+	return loadPhrase(st.onset.VUs, st.onset.RPS, st.onset.TargetRate, a.axis)
 }
 
 // busiest lists up to n resources other than skip by utilization at the
@@ -547,7 +667,11 @@ func (a *analysis) saturationPhrases(st *resourceState) []string {
 	o := st.out
 	if st.byUtil {
 		lp := st.utilOnset
-		s := fmt.Sprintf("%s reached %s of its limit (%s) at %s", familyOrName(st), fpct(a.opts.SaturationUtilization), fusage(o.Limit, o.Unit), loadPhrase(lp.VUs, lp.RPS, lp.TargetRate, a.axis))
+		lim := fusage(o.Limit, o.Unit)
+		if o.LimitSource != "" && o.LimitSource != "catalog" {
+			lim += ", " + o.LimitSource
+		}
+		s := fmt.Sprintf("%s reached %s of its limit (%s) at %s", familyOrName(st), fpct(a.opts.SaturationUtilization), lim, loadPhrase(lp.VUs, lp.RPS, lp.TargetRate, a.axis))
 		if o.UsageAtBreak != nil && o.Limit > 0 {
 			s += fmt.Sprintf(", %s/%s in use at the breaking point", fnum(*o.UsageAtBreak), fusage(o.Limit, o.Unit))
 		} else if o.MaxUtilization != nil {
@@ -660,6 +784,12 @@ func (a *analysis) resourceEvidence(st *resourceState) string {
 	var parts []string
 	if o.Saturated {
 		parts = append(parts, a.saturationPhrases(st)...)
+		if st.contention != "" {
+			parts = append(parts, st.contention)
+		}
+		if st.stillRisingMsg != "" {
+			parts = append(parts, strings.TrimPrefix(st.stillRisingMsg, "a saturated resource but throughput still rising: "))
+		}
 	} else {
 		switch {
 		case o.MaxUtilization == nil:
@@ -722,6 +852,10 @@ func (a *analysis) endpointAttribution() {
 			}
 		}
 		pts := series[r.Endpoint]
+		// Growth must be material both relatively and in milliseconds: a
+		// sub-millisecond endpoint going from 0.3 to 0.5 ms grew by two
+		// thirds, but nothing queued for it.
+		material := att.BaselineP99Ms <= 0 || att.P99Ms-att.BaselineP99Ms >= a.minGrowthMs()
 		grew := att.BaselineP99Ms <= 0 || att.P99Ms >= flatLatency*att.BaselineP99Ms
 		if len(pts) >= 3 {
 			var ts, ys []float64
@@ -738,6 +872,8 @@ func (a *analysis) endpointAttribution() {
 		switch {
 		case !grew:
 			att.Evidence = fmt.Sprintf("%s: latency flat (p99 %s at peak, %s at the lightest load); nothing to attribute", r.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
+		case !material:
+			att.Evidence = fmt.Sprintf("%s: latency flat (p99 %s at peak, %s at the lightest load: less than %s more); nothing to attribute", r.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms), fms(a.minGrowthMs()))
 		case len(pts) < minResourcePoints:
 			att.Evidence = fmt.Sprintf("%s: p99 %s at peak (%s at the lightest load); no per-endpoint series to attribute it", r.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
 		case len(a.res) == 0:
@@ -749,15 +885,44 @@ func (a *analysis) endpointAttribution() {
 	}
 }
 
+// minGrowthMs is the least growth of an endpoint's p99, in ms, that counts
+// as its latency growing: 1% of the SLO, at least 2 ms.
+func (a *analysis) minGrowthMs() float64 {
+	return math.Max(2, 0.01*float64(a.opts.SLOP95)/float64(time.Millisecond))
+}
+
 // attribute finds the resource signal that best explains an endpoint's p95.
+// Saturated resources that limit throughput are tried first, the
+// bottleneck preferred when it explains nearly as much as the best (a
+// busy but unsaturated resource rises with load too, and correlation alone
+// would blame it); the others only when none of those explains it.
 func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoint) {
+	var limiting []*resourceState
+	for _, st := range a.res {
+		if st.onset != nil && !st.notLimiting {
+			limiting = append(limiting, st)
+		}
+	}
+	if len(limiting) > 0 && a.attributeAmong(att, pts, limiting) {
+		return
+	}
+	a.attributeAmong(att, pts, a.res)
+}
+
+// bottleneckMargin is how much less of an endpoint's p95 the bottleneck
+// may explain than the best resource and still be preferred.
+const bottleneckMargin = 0.05
+
+// attributeAmong attributes att to the best of rs and reports whether one
+// explains at least explainsMin.
+func (a *analysis) attributeAmong(att *model.EndpointAttribution, pts []model.LoadPoint, rs []*resourceState) bool {
 	type cand struct {
 		st     *resourceState
 		signal string
 		r2     float64
 	}
-	var best *cand
-	for _, st := range a.res {
+	var best, bn *cand
+	for _, st := range rs {
 		for _, s := range []struct {
 			name string
 			f    func(model.ResourcePoint) (float64, bool)
@@ -769,7 +934,13 @@ func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoi
 			if best == nil || r2 > best.r2+1e-12 {
 				best = &cand{st, s.name, r2}
 			}
+			if st.out.Rank == 1 && st.obs.Kind == a.out.Bottleneck.Resource && (bn == nil || r2 > bn.r2+1e-12) {
+				bn = &cand{st, s.name, r2}
+			}
 		}
+	}
+	if bn != nil && best != nil && bn.r2 >= explainsMin && bn.r2 >= best.r2-bottleneckMargin {
+		best = bn
 	}
 	if best == nil || best.r2 < explainsMin {
 		att.Evidence = fmt.Sprintf("%s: p99 %s at peak (%s at the lightest load); no measured resource explains its latency", att.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
@@ -779,11 +950,12 @@ func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoi
 		if best != nil {
 			att.Explains = best.r2
 		}
-		return
+		return false
 	}
 	att.Resource, att.ResourceName, att.Signal, att.Explains = best.st.obs.Kind, best.st.out.Name, best.signal, best.r2
 	att.Evidence = fmt.Sprintf("%s: %s %s explains %s of its p95 variation (p99 %s at peak, %s at the lightest load)",
 		att.Endpoint, best.st.out.Name, signalWord(best.signal), fpct(best.r2), fms(att.P99Ms), fms(att.BaselineP99Ms))
+	return true
 }
 
 func signalWord(s string) string {

@@ -1,8 +1,10 @@
 package analyzer
 
 import (
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/headroom-sh/headroom/model"
 )
@@ -148,5 +150,246 @@ func TestRootCauseWinsATie(t *testing.T) {
 	}
 	if a.Bottleneck.Confidence != model.ConfidenceMedium {
 		t.Errorf("confidence = %s, want medium when two resources saturate together", a.Bottleneck.Confidence)
+	}
+}
+
+// hostShared is an application whose own processes use a fifth of their 2
+// cores while PostgreSQL on the same 2-core host fills the host's CPU at
+// ~300 RPS; throughput then stops rising and p95 grows.
+func hostShared() synth {
+	rps := table(rampVUs, []float64{80, 160, 230, 285, 300, 304, 306, 307, 308, 308})
+	over := func(v float64) float64 { return math.Max(0, v-200) }
+	return synth{
+		levels: rampVUs, noise: 0.02, seed: 11,
+		rps: rps,
+		p95: func(_, v float64) float64 { return 40 + 4*over(v) },
+		resources: []synthResource{
+			{kind: model.KindCPU, name: "CPU", family: "process", unit: "cores", satUnit: "throttled fraction",
+				limit: 2, usage: func(r, _ float64) float64 { return 0.4 * r / 308 }, sat: func(float64, float64) float64 { return 0 }},
+			{kind: model.KindHostCPU, name: "Host CPU", family: "node_exporter", unit: "cores", satUnit: "waiting tasks",
+				limit: 2, usage: func(r, _ float64) float64 { return math.Min(2, 2*r/300) }, sat: func(_, v float64) float64 { return over(v) / 40 }},
+			{kind: model.KindDBPool, name: "DB connection pool", family: "pgxpool", unit: "connections", satUnit: "waiting acquirers",
+				limit: 20, usage: func(r, _ float64) float64 { return 8 * r / 308 }, sat: func(float64, float64) float64 { return 0 }},
+		},
+	}
+}
+
+func TestHostCPU(t *testing.T) {
+	t.Run("host CPU saturated while the process is idle is named, and the analysis says something else takes the CPU", func(t *testing.T) {
+		a := analyze(t, hostShared(), Options{})
+		bn := a.Bottleneck
+		if bn.Resource != model.KindHostCPU {
+			t.Fatalf("bottleneck = %q (%s), want host_cpu", bn.Resource, bn.Evidence)
+		}
+		if !strings.Contains(bn.Evidence, "while the service's own processes used only") || !strings.Contains(bn.Evidence, "something else on the host") {
+			t.Errorf("evidence %q does not say the process was idle while the host was full", bn.Evidence)
+		}
+		if p := percentOf(bn.Evidence, "used only"); !near(p, 20, 5) {
+			t.Errorf("evidence %q gives the process at %v%%, want ~20%%", bn.Evidence, p)
+		}
+		var w *model.Warning
+		for i := range a.Warnings {
+			if a.Warnings[i].Kind == "host_cpu_contention" {
+				w = &a.Warnings[i]
+			}
+		}
+		if w == nil {
+			t.Errorf("warnings %+v, want host_cpu_contention", a.Warnings)
+		}
+		if c := resourceByKind(a, model.KindCPU); c == nil || c.Saturated {
+			t.Errorf("process CPU = %+v, want not saturated", c)
+		}
+	})
+	t.Run("a service that fills the host with its own processes is CPU-bound, not host-bound", func(t *testing.T) {
+		s := hostShared()
+		s.resources[0].usage = func(r, _ float64) float64 { return math.Min(2, 1.8*r/300) }
+		a := analyze(t, s, Options{})
+		if a.Bottleneck.Resource != model.KindCPU {
+			t.Fatalf("bottleneck = %q (%s), want cpu", a.Bottleneck.Resource, a.Bottleneck.Evidence)
+		}
+		for _, w := range a.Warnings {
+			if w.Kind == "host_cpu_contention" {
+				t.Errorf("warning %q for a host the service itself fills", w.Message)
+			}
+		}
+	})
+}
+
+// poolThenHost is the application of the issue: a DB pool of 4 fills at
+// ~100 RPS, yet goodput keeps rising to ~122 RPS, where the 2-core host it
+// shares with PostgreSQL saturates; the app's own process uses a quarter
+// of its CPU. p95 grows past the knee.
+func poolThenHost() synth {
+	levels := []float64{2, 4, 6, 8, 10, 12, 14, 16, 20, 24}
+	rps := table(levels, []float64{40, 72, 96, 104, 110, 116, 120, 122, 122, 122})
+	return synth{
+		levels: levels, noise: 0.015, seed: 21,
+		rps: rps,
+		p95: func(_, v float64) float64 { return 30 + 6*math.Max(0, v-8)*math.Max(0, v-8) },
+		resources: []synthResource{
+			{kind: model.KindDBPool, name: "DB connection pool", family: "app_db", unit: "connections", satUnit: "waiting callers",
+				limit: 4, usage: func(r, _ float64) float64 { return math.Min(4, 4*r/98) }, sat: func(r, v float64) float64 { return math.Max(0, v-7) * 0.5 }},
+			{kind: model.KindCPU, name: "CPU", family: "process", unit: "cores", satUnit: "throttled fraction",
+				limit: 2, usage: func(r, _ float64) float64 { return 0.5 * r / 122 }, sat: func(float64, float64) float64 { return 0 }},
+			{kind: model.KindHostCPU, name: "Host CPU", family: "node_exporter", unit: "cores", satUnit: "waiting tasks",
+				limit: 2, usage: func(r, _ float64) float64 { return math.Min(2, 2*r/121) }, sat: func(r, v float64) float64 { return math.Max(0, v-14) * 0.2 }},
+		},
+	}
+}
+
+// poolStillRising fills its pool of 10 at ~200 RPS and keeps carrying more
+// up to 300 RPS, well within the SLO: the pool is busy, not limiting.
+func poolStillRising() synth {
+	return synth{
+		levels: rampVUs, noise: 0.02, seed: 22,
+		rps: func(v float64) float64 { return 0.6 * v },
+		p95: func(r, _ float64) float64 { return 50 + r/20 },
+		resources: []synthResource{
+			{kind: model.KindDBPool, name: "DB connection pool", family: "pgxpool", unit: "connections", satUnit: "waiting acquirers",
+				limit: 10, usage: func(r, _ float64) float64 { return math.Min(10, 10*r/190) }, sat: func(float64, float64) float64 { return 0 }},
+			{kind: model.KindCPU, name: "CPU", family: "process", unit: "cores", satUnit: "throttled fraction",
+				limit: 4, usage: func(r, _ float64) float64 { return 4 * 0.5 * r / 300 }, sat: func(float64, float64) float64 { return 0 }},
+		},
+	}
+}
+
+func warningWith(a model.Analysis, kind, text string) *model.Warning {
+	for i := range a.Warnings {
+		if a.Warnings[i].Kind == kind && strings.Contains(a.Warnings[i].Message, text) {
+			return &a.Warnings[i]
+		}
+	}
+	return nil
+}
+
+func TestCausality(t *testing.T) {
+	t.Run("a pool that fills while throughput keeps rising is saturated, not limiting", func(t *testing.T) {
+		a := analyze(t, poolStillRising(), Options{})
+		p := resourceByKind(a, model.KindDBPool)
+		if p == nil || !p.Saturated || !p.NotLimiting {
+			t.Fatalf("pool = %+v, want saturated and not limiting", p)
+		}
+		if p.GoodputAtSaturationRPS == nil || p.GoodputAfterRPS == nil || !near(*p.GoodputAtSaturationRPS, 190, 15) || !near(*p.GoodputAfterRPS, 295, 15) {
+			t.Errorf("goodput %v at saturation and %v after, want ~190 and ~295", p.GoodputAtSaturationRPS, p.GoodputAfterRPS)
+		}
+		if a.Bottleneck.Resource != model.BottleneckNone {
+			t.Errorf("bottleneck = %q (%s), want none: nothing broke and the pool did not stop throughput", a.Bottleneck.Resource, a.Bottleneck.Evidence)
+		}
+		if w := warningWith(a, "signals_disagree", "a saturated resource but throughput still rising"); w == nil || !strings.Contains(w.Message, "not limiting yet") {
+			t.Errorf("warnings %+v, want one saying the pool is saturated but throughput still rising", a.Warnings)
+		}
+		if !strings.Contains(p.Evidence, "kept rising") {
+			t.Errorf("pool evidence %q does not say throughput kept rising", p.Evidence)
+		}
+	})
+	t.Run("a pool full before the host CPU saturates at the ceiling is a symptom, and the experiment raises the pool", func(t *testing.T) {
+		a := analyze(t, poolThenHost(), Options{SLOP95: 300 * time.Millisecond})
+		bn := a.Bottleneck
+		if bn.Resource != model.KindHostCPU {
+			t.Fatalf("bottleneck = %q (%s), want host_cpu", bn.Resource, bn.Evidence)
+		}
+		p := resourceByKind(a, model.KindDBPool)
+		if p == nil || !p.NotLimiting || !near(*p.GoodputAtSaturationRPS, 100, 8) || !near(*p.GoodputAfterRPS, 122, 5) {
+			t.Fatalf("pool = %+v, want not limiting, full at ~100 RPS with goodput rising to ~122", p)
+		}
+		if bn.Contender != model.KindDBPool || bn.Experiment == nil {
+			t.Fatalf("contender %q, experiment %+v; want the pool and an experiment", bn.Contender, bn.Experiment)
+		}
+		e := bn.Experiment
+		if e.Resource != model.KindDBPool || e.From != 4 || e.To != 8 {
+			t.Errorf("experiment = %+v, want the pool raised from 4 to 8", e)
+		}
+		for _, want := range []string{"raise the DB connection pool from 4 to 8 connections in a short run", "if it does not move, DB connection pool is a symptom and Host CPU is the limit"} {
+			if !strings.Contains(e.Text, want) {
+				t.Errorf("experiment %q lacks %q", e.Text, want)
+			}
+		}
+		if !strings.Contains(bn.Evidence, "the evidence favours Host CPU: DB connection pool was full from") {
+			t.Errorf("evidence %q does not say why the host CPU is favoured", bn.Evidence)
+		}
+		if warningWith(a, "host_cpu_contention", "used only") == nil {
+			t.Errorf("warnings %+v, want the host busy while the process is not", a.Warnings)
+		}
+	})
+	t.Run("a pool and CPU saturating together: the evidence favours CPU, and raising the pool tells them apart", func(t *testing.T) {
+		s := cpuBound()
+		// The pool fills exactly as the CPU does.
+		s.resources[0].usage = func(r, _ float64) float64 { return math.Min(20, 20*r/500) }
+		a := analyze(t, s, Options{})
+		bn := a.Bottleneck
+		if bn.Resource != model.KindCPU || bn.Contender != model.KindDBPool {
+			t.Fatalf("bottleneck %q with contender %q (%s), want cpu with db_pool", bn.Resource, bn.Contender, bn.Evidence)
+		}
+		if bn.Confidence != model.ConfidenceMedium {
+			t.Errorf("confidence %s, want medium when two resources saturate together", bn.Confidence)
+		}
+		if e := bn.Experiment; e == nil || e.Resource != model.KindDBPool || e.From != 20 || e.To != 40 || !strings.Contains(e.IfFlat, "DB connection pool is a symptom and CPU is the limit") {
+			t.Errorf("experiment = %+v, want the pool raised from 20 to 40", e)
+		}
+		if !strings.Contains(bn.Evidence, "a full DB connection pool is more often a symptom of a slow CPU") {
+			t.Errorf("evidence %q does not say why CPU is favoured", bn.Evidence)
+		}
+	})
+	t.Run("a single bottleneck gets no contender and no experiment", func(t *testing.T) {
+		a := analyze(t, cpuBound(), Options{})
+		if a.Bottleneck.Contender != "" || a.Bottleneck.Experiment != nil {
+			t.Errorf("contender %q, experiment %+v; want none", a.Bottleneck.Contender, a.Bottleneck.Experiment)
+		}
+	})
+}
+
+func TestEndpointAttributionNamesOnlyEndpointsWhoseLatencyGrew(t *testing.T) {
+	s := poolBound()
+	// A sub-millisecond endpoint whose p95 follows the overall p95 a
+	// little: 0.3 ms at light load, about 0.7 ms at peak.
+	s.endpoints = append(s.endpoints, synthEndpoint{name: "GET /health", share: 0.05, p95: func(o float64) float64 { return 0.3 + o/2000 }})
+	// An endpoint that does not use the pool, whose latency follows the
+	// CPU a little (20 → 26 ms), and one that waits for the pool.
+	s.endpoints[1].p95 = func(o float64) float64 { return 20 + o/200 }
+	a := analyze(t, s, Options{})
+	byName := map[string]model.EndpointAttribution{}
+	for _, e := range a.SlowestEndpoints {
+		byName[e.Endpoint] = e
+	}
+	if len(a.SlowestEndpoints) == 0 || a.SlowestEndpoints[0].Endpoint != "POST /orders" {
+		t.Fatalf("slowest endpoints %+v, want POST /orders first", a.SlowestEndpoints)
+	}
+	tests := []struct {
+		name, endpoint, resource, evidence string
+	}{
+		{"the endpoint that waits for the saturated pool is attributed to it", "POST /orders", model.KindDBPool, "DB connection pool queueing explains"},
+		{"an endpoint whose latency grew by a fraction of a millisecond gets no attribution", "GET /health", "", "less than 8 ms more); nothing to attribute"},
+		{"an endpoint that does not use the pool and grew by a few milliseconds is not blamed on the pool", "GET /products/{id}", "", "nothing to attribute"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, ok := byName[tt.endpoint]
+			if !ok {
+				t.Fatalf("%s is not among the slowest endpoints %+v", tt.endpoint, a.SlowestEndpoints)
+			}
+			if e.Resource != tt.resource {
+				t.Errorf("%s attributed to %q (%s), want %q", tt.endpoint, e.Resource, e.Evidence, tt.resource)
+			}
+			if !strings.Contains(e.Evidence, tt.evidence) {
+				t.Errorf("evidence %q lacks %q", e.Evidence, tt.evidence)
+			}
+		})
+	}
+}
+
+func TestUnknownBottleneckPointsAtMetricsThatLookLikeAResource(t *testing.T) {
+	s := noResources()
+	s.missing[0].Candidates = []string{"shop_db_connections_in_use", "shop_db_connections_max"}
+	s.missing[0].CatalogSnippet = "resources:\n  - kind: db_pool\n"
+	a := analyze(t, s, Options{})
+	if a.Bottleneck.Resource != model.BottleneckUnknown {
+		t.Fatalf("bottleneck = %q, want unknown", a.Bottleneck.Resource)
+	}
+	want := "metrics that look like DB connection pool (shop_db_connections_in_use, shop_db_connections_max) were seen but no catalog family reads them: declare them with --catalog FILE"
+	if !strings.Contains(a.Bottleneck.Evidence, want) {
+		t.Errorf("evidence %q lacks %q", a.Bottleneck.Evidence, want)
+	}
+	if a.Missing[0].CatalogSnippet == "" {
+		t.Errorf("missing[0] lost its snippet: %+v", a.Missing[0])
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/headroom-sh/headroom/model"
 )
 
@@ -22,14 +24,18 @@ const (
 	// retrogradeMinDrop is the smallest relative fall of throughput after
 	// its peak that counts as retrograde (beyond noise, see retrograde).
 	retrogradeMinDrop = 0.05
+	// retrogradeClearDrop is the fall (of the tail's mean below the peak)
+	// from which a retrograde curve is reported as such even when the
+	// throughput also has a plateau; a smaller sag is the plateau's.
+	retrogradeClearDrop = 0.15
 	// maxCurveBins bounds the points of a binned throughput curve.
 	maxCurveBins = 20
 )
 
 // reasonOrder breaks ties between breaking points at the same load.
 var reasonOrder = map[string]int{
-	model.ReasonLatencySLO: 0, model.ReasonErrorRate: 1,
-	model.ReasonThroughputPeak: 2, model.ReasonRetrograde: 3,
+	model.ReasonSaturation: 0, model.ReasonLatencySLO: 1, model.ReasonErrorRate: 2,
+	model.ReasonRetrograde: 3, model.ReasonThroughputPeak: 4,
 }
 
 // crossing is where a quantity first crossed a limit in the load points.
@@ -45,6 +51,9 @@ type crossing struct {
 	excursions []model.LoadPoint
 	value      float64 // the quantity at the first point above
 	peak       float64 // the largest quantity from there on
+	// lo and hi are the judged points that bracket the crossing: the last
+	// at or below the limit (nil when there is none) and the first above.
+	lo, hi *model.LoadPoint
 }
 
 // crossIdx is where a quantity first crossed a limit in a sequence of
@@ -151,31 +160,77 @@ func findCrossing(pts []model.LoadPoint, limit float64, smooth bool, value func(
 	if !ok {
 		return c, false
 	}
+	hi := pts[ci.at]
+	c.hi = &hi
 	if ci.prev < 0 {
 		c.at = pts[ci.at]
 	} else {
+		lo := pts[ci.prev]
+		c.lo = &lo
 		c.at = lerpPoint(pts[ci.prev], pts[ci.at], ci.f)
 	}
 	return c, true
 }
 
-// breakingPoints evaluates every criterion, fits the USL and the knee, and
-// picks the earliest breaking point by load.
+// breakingPoints evaluates every criterion, fits the USL and the knee,
+// looks for a saturation plateau (or an open-model overload), and picks
+// the earliest breaking point by load.
 func (a *analysis) breakingPoints() {
 	a.testedRange()
+	var bps []model.BreakingPoint
 	if bp, ok := a.latencyBreak(); ok {
-		a.out.BreakingPoints = append(a.out.BreakingPoints, bp)
+		bps = append(bps, bp)
 	}
-	if bp, ok := a.errorBreak(); ok {
-		a.out.BreakingPoints = append(a.out.BreakingPoints, bp)
+	errBP, hasErr := a.errorBreak()
+	peak, hasPeak := a.throughputBreak()
+	sat, hasSat := a.plateauBreak(ptrIf(&errBP, hasErr))
+	if hasErr {
+		bps = append(bps, errBP)
 	}
-	if bp, ok := a.throughputBreak(); ok {
-		a.out.BreakingPoints = append(a.out.BreakingPoints, bp)
+	retro, hasRetro := a.retrograde()
+	if hasSat && a.retroFromPlateau {
+		// The plateau search saw a fall: one retrograde breaking point,
+		// the binned test's when it found one too.
+		if !hasRetro {
+			retro, hasRetro = sat, true
+			a.retroFall = 1 - a.plat.fellTo/a.plat.level
+		}
+		a.plat, hasSat = nil, false
 	}
-	if bp, ok := a.retrograde(); ok {
-		a.out.BreakingPoints = append(a.out.BreakingPoints, bp)
+	switch {
+	case hasRetro && (hasSat || a.shedding) && a.retroFall < retrogradeClearDrop:
+		// Throughput sagged a little past a plateau (or past the level a
+		// service sheds load at): the plateau, which says so, is the
+		// better account.
+		a.note("throughput fell %s past its peak, too little to call the curve retrograde next to its plateau", fpct(a.retroFall))
+		if hasPeak {
+			a.note("the USL fit peaks at N = %s inside the tested range, but throughput has a plateau there, which gives the capacity", fnum(peak.Concurrency))
+		}
+	case hasRetro:
+		if hasPeak {
+			retro.Evidence += fmt.Sprintf("; the USL fit agrees: it peaks at N* = %s %s with %s successful RPS (κ = %.3g)", fnum(peak.Concurrency), a.concurrencyUnit(), fnum(peak.Value), a.out.USL.Kappa)
+		}
+		bps = append(bps, retro)
+		if hasSat {
+			// A plateau that falls is the retrograde curve's top, not a
+			// ceiling.
+			a.plat, hasSat = nil, false
+		}
+	case hasSat && hasPeak:
+		a.note("the USL fit peaks at N = %s inside the tested range, but throughput has a plateau there, which gives the capacity: a hard ceiling is not the USL's shape, so its peak is not counted as a breaking point", fnum(peak.Concurrency))
+	case hasPeak:
+		bps = append(bps, peak)
 	}
-	bps := a.out.BreakingPoints
+	if hasSat {
+		bps = append(bps, sat)
+	}
+	if u := a.out.USL; u != nil && u.R2 < r2Low {
+		msg := fmt.Sprintf("the USL fit describes throughput poorly (R² %.2f over %d concurrency levels), so its extrapolation is not to be trusted", u.R2, u.Points)
+		if hasSat {
+			msg += "; the breaking point comes from the throughput plateau, not from the fit"
+		}
+		a.warn(model.Warning{Kind: "poor_fit", Message: msg})
+	}
 	sort.SliceStable(bps, func(i, j int) bool {
 		ki, kj := a.bpKey(bps[i]), a.bpKey(bps[j])
 		if ki != kj {
@@ -187,11 +242,20 @@ func (a *analysis) breakingPoints() {
 		}
 		return reasonOrder[bps[i].Reason] < reasonOrder[bps[j].Reason]
 	})
+	a.out.BreakingPoints = append(a.out.BreakingPoints, bps...)
 	if len(bps) > 0 {
 		b := bps[0]
 		a.brk = &b
 		a.out.BreakingPoint = &b
 	}
+}
+
+// ptrIf returns p when ok, else nil.
+func ptrIf[T any](p *T, ok bool) *T {
+	if ok {
+		return p
+	}
+	return nil
 }
 
 func bpTime(b model.BreakingPoint) time.Time {
@@ -252,6 +316,7 @@ func (a *analysis) latencyBreak() (model.BreakingPoint, bool) {
 	}
 	bp := a.crossingPoint(model.ReasonLatencySLO, c, staged)
 	bp.Value, bp.Limit = c.value, slo
+	bp.RPSUncertainty = a.crossingUncertainty(c)
 	switch {
 	case c.first:
 		bp.Evidence = fmt.Sprintf("p95 was already %s, above the %s SLO, at the lightest load tested (%s)", fms(c.value), fms(slo), a.loadPhrase(bp))
@@ -277,10 +342,14 @@ func (a *analysis) errorBreak() (model.BreakingPoint, bool) {
 	}
 	bp := a.crossingPoint(model.ReasonErrorRate, c, staged)
 	bp.Value, bp.Limit = c.value, limit
+	bp.RPSUncertainty = a.crossingUncertainty(c)
 	if c.first {
 		bp.Evidence = fmt.Sprintf("the error rate was already %s, above the %s limit, at the lightest load tested (%s)", fpct(c.value), fpct(limit), a.loadPhrase(bp))
 	} else {
 		bp.Evidence = fmt.Sprintf("the error rate crossed %s at %s and reached %s", fpct(limit), a.loadPhrase(bp), fpct(c.peak))
+	}
+	if total := nz(c.at.RPS); total > bp.RPS*1.005 {
+		bp.Evidence += fmt.Sprintf(" (%s RPS in all, %s of them successful)", fnum(total), fnum(bp.RPS))
 	}
 	bp.Evidence += a.crossingCaveat(c, staged)
 	return bp, true
@@ -312,7 +381,7 @@ func (a *analysis) crossingPoint(reason string, c crossing, staged bool) model.B
 	bp := model.BreakingPoint{
 		Reason:      reason,
 		VUs:         nz(p.VUs),
-		RPS:         nz(p.RPS),
+		RPS:         goodput(p),
 		TargetRate:  nz(p.TargetRate),
 		Concurrency: nz(a.concurrency(p)),
 		Time:        &t,
@@ -410,6 +479,15 @@ func binCurve(ls, xs, rps []float64, exact bool) []curvePoint {
 		k := float64(c.n)
 		c.l, c.x, c.rps = c.l/k, c.x/k, c.rps/k
 		out = append(out, c)
+	}
+	if exact {
+		distinct := 0
+		for i := range idx {
+			if i == 0 || ls[idx[i]] != ls[idx[i-1]] {
+				distinct++
+			}
+		}
+		exact = distinct <= maxCurveBins
 	}
 	if exact {
 		for i := 0; i < len(idx); {
@@ -517,6 +595,15 @@ func (a *analysis) throughputBreak() (model.BreakingPoint, bool) {
 		bp.VUs = nStar
 	}
 	bp.Value = xStar
+	// The scatter of the curve about the fit.
+	ss := 0.0
+	for _, c := range curve {
+		r := c.x - u.Throughput(c.l)
+		ss += r * r
+	}
+	if len(curve) > 3 {
+		bp.RPSUncertainty = z95 * math.Sqrt(ss/float64(len(curve)-3))
+	}
 	bp.Confidence = u.Confidence
 	bp.Evidence = fmt.Sprintf("the USL fit (R² %.3f, %d concurrency levels) peaks at N* = %s %s with %s successful RPS (σ = %.3g, κ = %.3g)",
 		u.R2, u.Points, fnum(nStar), a.concurrencyUnit(), fnum(xStar), u.Sigma, u.Kappa)
@@ -536,9 +623,11 @@ func (a *analysis) concurrencyUnit() string {
 // retrograde flags throughput that falls while load keeps rising. The
 // curve is goodput against the load axis (VUs; the offered rate; else
 // requests in flight), binned and smoothed with a 3-point moving average.
-// Throughput is retrograde when, after its smoothed peak, the last two
-// bins both lie more than retrogradeMinDrop below the peak and the fall is
-// larger than three times the scatter of the bins about the smoothed curve.
+// Throughput is retrograde when, after its smoothed peak, the mean of the
+// later half of the bins after it lies more than retrogradeMinDrop below
+// the peak, the fall is larger than three standard errors (from the noise
+// of one interval, see goodputNoise), and neither of the last two bins
+// recovers to the peak.
 func (a *analysis) retrograde() (model.BreakingPoint, bool) {
 	var ls, xs, rps []float64
 	for _, p := range a.pts {
@@ -571,18 +660,35 @@ func (a *analysis) retrograde() (model.BreakingPoint, bool) {
 			p = i
 		}
 	}
+	// The noise of one bin: the scatter of one interval (robust to the
+	// curve's own shape) over the points a bin averages.
+	perBin := float64(len(a.pts)) / float64(n)
+	noise := a.goodputNoise() / math.Sqrt(math.Max(1, perBin))
+	// Bins of several points locate the peak themselves; the smoothed
+	// curve only finds its neighbourhood.
+	if perBin >= 3 {
+		for _, q := range []int{p - 1, p + 1} {
+			if q >= 0 && q < n && x[q] > x[p] {
+				p = q
+			}
+		}
+	}
 	if p >= n-2 {
 		return model.BreakingPoint{}, false
 	}
-	ss := 0.0
-	for i := range x {
-		ss += (x[i] - sm[i]) * (x[i] - sm[i])
-	}
-	noise := math.Sqrt(ss / float64(n))
 	peak := sm[p]
+	if perBin >= 3 {
+		peak = x[p]
+	}
+	// The tail: the later half of the bins after the peak, at least two.
+	k := max(2, (n-1-p)/2)
+	tail := x[n-k:]
+	tailMean := stat.Mean(tail, nil)
 	lastTwo := math.Max(x[n-1], x[n-2])
-	drop := peak - lastTwo
-	if !(lastTwo < peak*(1-retrogradeMinDrop)) || !(drop > 3*noise) || !(curve[n-1].l > curve[p].l) {
+	drop := peak - tailMean
+	// The peak is (about) a mean of three bins and the tail of k.
+	se := noise * math.Sqrt(1/float64(k)+1.0/3)
+	if !(tailMean < peak*(1-retrogradeMinDrop)) || !(lastTwo < peak) || !(drop > 3*se) || !(curve[n-1].l > curve[p].l) {
 		return model.BreakingPoint{}, false
 	}
 	// The load where throughput peaked, located in time.
@@ -607,9 +713,11 @@ func (a *analysis) retrograde() (model.BreakingPoint, bool) {
 	case axisTarget:
 		bp.TargetRate = lp
 	}
-	bp.RPS = curve[p].rps
-	bp.Value = curve[p].x
+	bp.RPS = peak
+	bp.Value = peak
+	bp.RPSUncertainty = z95 * noise
 	fall := (peak - x[n-1]) / peak
+	a.retroFall = (peak - tailMean) / peak
 	unit := map[loadAxis]string{axisVUs: "VUs", axisTarget: "iterations/s offered", axisRPS: "requests in flight"}[a.axis]
 	bp.Evidence = fmt.Sprintf("successful throughput peaked at %s RPS at %s %s and fell to %s RPS at %s %s (−%s) while load kept rising",
 		fnum(peak), fnum(lp), unit, fnum(x[n-1]), fnum(curve[n-1].l), unit, fpct(fall))
@@ -620,31 +728,145 @@ func (a *analysis) retrograde() (model.BreakingPoint, bool) {
 	return bp, true
 }
 
-// verdict writes the one-sentence conclusion.
+// verdict writes the conclusion. Its first line is the breaking point —
+// where throughput stopped scaling, or the criterion met first — with the
+// bottleneck; the second line names the criteria met later (or says that
+// the SLO held); a last line says when the signals disagree.
 func (a *analysis) verdict() {
-	b := a.brk
-	if b != nil {
-		why := map[string]string{
-			model.ReasonLatencySLO:     fmt.Sprintf("p95 crosses the %s SLO", fms(a.out.SLO.P95Ms)),
-			model.ReasonErrorRate:      fmt.Sprintf("the error rate crosses %s", fpct(a.out.SLO.MaxErrorRate)),
-			model.ReasonThroughputPeak: "throughput peaks (USL)",
-			model.ReasonRetrograde:     "throughput falls as load rises (retrograde)",
-		}[b.Reason]
-		v := fmt.Sprintf("The system breaks at ~%s: %s", a.loadPhrase(*b), why)
-		if bn := a.out.Bottleneck; bn.Resource != model.BottleneckUnknown && bn.Resource != model.BottleneckNone && bn.Resource != "" {
-			v += fmt.Sprintf("; bottleneck: %s", bn.Name)
-			if bn.SaturatedAtRPS != nil {
-				v += fmt.Sprintf(", saturated from %s RPS", fnum(*bn.SaturatedAtRPS))
-			}
-		} else if bn.Resource == model.BottleneckUnknown {
-			v += "; bottleneck unknown"
+	var lines []string
+	if b := a.brk; b != nil {
+		lines = append(lines, a.headline(*b)+a.bottleneckPhrase()+".")
+		if l := a.laterLine(*b); l != "" {
+			lines = append(lines, l)
 		}
-		a.out.Verdict = v + "."
-		return
+	} else {
+		lines = append(lines, a.noBreakLine())
 	}
+	if len(a.disagree) > 0 {
+		lines = append(lines, "Signals disagree: "+strings.Join(a.disagree, "; ")+".")
+	}
+	a.out.Verdict = strings.Join(lines, "\n")
+}
+
+// headline says where the system breaks and why.
+func (a *analysis) headline(b model.BreakingPoint) string {
+	pm := ""
+	if b.RPSUncertainty >= 0.5 {
+		pm = fmt.Sprintf(" (±%s)", fpm(b.RPSUncertainty))
+	}
+	switch b.Reason {
+	case model.ReasonSaturation:
+		if a.plat != nil && a.plat.open {
+			return fmt.Sprintf("The system saturates at ~%s RPS%s: throughput falls behind the offered rate from %s iterations/s offered", fnum(b.RPS), pm, fnum(b.TargetRate))
+		}
+		from := a.loadPhrase(b)
+		if a.axis == axisVUs {
+			from = fnum(b.VUs) + " VUs"
+		} else if b.Concurrency > 0 {
+			from = fnum(b.Concurrency) + " requests in flight"
+		}
+		return fmt.Sprintf("The system saturates at ~%s RPS%s from %s: throughput stops scaling there while load keeps rising", fnum(b.RPS), pm, from)
+	case model.ReasonRetrograde:
+		return fmt.Sprintf("Throughput peaks at ~%s RPS%s at %s and falls beyond it (retrograde)", fnum(b.RPS), pm, a.retroLoad(b))
+	}
+	why := map[string]string{
+		model.ReasonLatencySLO:     fmt.Sprintf("p95 crosses the %s SLO", fms(a.out.SLO.P95Ms)),
+		model.ReasonErrorRate:      fmt.Sprintf("the error rate crosses %s", fpct(a.out.SLO.MaxErrorRate)),
+		model.ReasonThroughputPeak: "throughput peaks (USL)",
+	}[b.Reason]
+	if b.Reason == model.ReasonErrorRate && a.shedding {
+		why += " while successful throughput stays flat (the service sheds load)"
+	}
+	return fmt.Sprintf("The system breaks at ~%s%s: %s", a.loadPhrase(b), pm, why)
+}
+
+// retroLoad writes the load of a retrograde peak.
+func (a *analysis) retroLoad(b model.BreakingPoint) string {
+	switch {
+	case a.axis == axisVUs && b.VUs > 0:
+		return fnum(b.VUs) + " VUs"
+	case a.axis == axisTarget && b.TargetRate > 0:
+		return fnum(b.TargetRate) + " iterations/s offered"
+	case b.Concurrency > 0:
+		return fnum(b.Concurrency) + " requests in flight"
+	}
+	return fnum(b.RPS) + " RPS"
+}
+
+// bottleneckPhrase names the bottleneck for the headline.
+func (a *analysis) bottleneckPhrase() string {
+	bn := a.out.Bottleneck
+	switch bn.Resource {
+	case model.BottleneckUnknown:
+		return "; bottleneck unknown"
+	case model.BottleneckNone, "":
+		return ""
+	}
+	v := fmt.Sprintf("; bottleneck: %s", bn.Name)
+	if bn.SaturatedAtRPS != nil {
+		v += fmt.Sprintf(", saturated from %s RPS", fnum(*bn.SaturatedAtRPS))
+	}
+	return v
+}
+
+// laterLine names the criteria met after the breaking point, and says
+// whether the latency SLO held when it is not the breaking point.
+func (a *analysis) laterLine(b model.BreakingPoint) string {
+	var parts []string
+	seen := map[string]bool{b.Reason: true}
+	for _, o := range a.out.BreakingPoints {
+		if seen[o.Reason] {
+			continue
+		}
+		seen[o.Reason] = true
+		at := a.loadPhrase(o)
+		switch o.Reason {
+		case model.ReasonLatencySLO:
+			parts = append(parts, fmt.Sprintf("p95 crosses the %s SLO at %s", fms(a.out.SLO.P95Ms), at))
+		case model.ReasonErrorRate:
+			parts = append(parts, fmt.Sprintf("the error rate crosses %s at %s", fpct(a.out.SLO.MaxErrorRate), at))
+		case model.ReasonSaturation:
+			parts = append(parts, fmt.Sprintf("throughput stops scaling at ~%s RPS (saturation) from %s", fnum(o.RPS), at))
+		case model.ReasonRetrograde:
+			parts = append(parts, fmt.Sprintf("throughput peaks at ~%s RPS at %s and falls beyond it", fnum(o.RPS), a.retroLoad(o)))
+		case model.ReasonThroughputPeak:
+			parts = append(parts, fmt.Sprintf("the USL fit peaks at %s", at))
+		}
+	}
+	if len(parts) > 0 {
+		s := strings.Join(parts, "; ")
+		return "Then " + s + "."
+	}
+	if b.Reason != model.ReasonLatencySLO {
+		top := math.Inf(-1)
+		for _, p := range a.pts {
+			if finite(p.P95Ms) {
+				top = math.Max(top, p.P95Ms)
+			}
+		}
+		switch {
+		case finite(top) && top <= a.out.SLO.P95Ms:
+			return fmt.Sprintf("p95 stays within the %s SLO over the whole test (%s at most).", fms(a.out.SLO.P95Ms), fms(top))
+		case finite(top):
+			return fmt.Sprintf("p95 went above the %s SLO only briefly (%s at most), not for long enough to count.", fms(a.out.SLO.P95Ms), fms(top))
+		}
+	}
+	return ""
+}
+
+// noBreakLine says that nothing broke, how far the test went and what the
+// USL extrapolates.
+func (a *analysis) noBreakLine() string {
 	v := fmt.Sprintf("No breaking point up to %s RPS", fnum(a.out.TestedUpToRPS))
 	if a.axis == axisVUs && a.out.TestedUpToVUs > 0 {
 		v += fmt.Sprintf(" (%s VUs)", fnum(a.out.TestedUpToVUs))
+	}
+	if a.axis == axisTarget {
+		top := 0.0
+		for _, p := range a.pts {
+			top = math.Max(top, nz(p.TargetRate))
+		}
+		v += fmt.Sprintf(" (%s iterations/s offered)", fnum(top))
 	}
 	u := a.out.USL
 	switch {
@@ -657,5 +879,5 @@ func (a *analysis) verdict() {
 	default:
 		v += "; USL shows linear scaling in the tested range, so it cannot extrapolate a limit"
 	}
-	a.out.Verdict = v + "."
+	return v + "."
 }

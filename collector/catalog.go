@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 // builtinCatalog is the catalog every run starts from.
@@ -90,7 +91,7 @@ func DefaultCatalog() *model.Catalog {
 //     wholly; `replace: true` at the top of the file drops the built-in
 //     catalog entirely.
 func LoadCatalog(path string) (*model.Catalog, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read(path, readfile.Config)
 	if err != nil {
 		return nil, fmt.Errorf("could not read resource catalog: %w", err)
 	}

@@ -22,6 +22,10 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	pmodel "github.com/prometheus/common/model"
+
+	"github.com/headroom-sh/headroom/internal/outbound"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 // Defaults of PrometheusConfig.
@@ -163,6 +167,8 @@ func NewPrometheus(cfg PrometheusConfig) (*Prometheus, error) {
 		}
 		hc = &http.Client{Transport: tr}
 	}
+	// Requests carry credentials: a redirect to another host is refused.
+	hc = outbound.Client(hc)
 	inner, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, fmt.Errorf("%w: Prometheus URL %q: %w", ErrBadConfig, cfg.URL, err)
@@ -264,11 +270,11 @@ func describe(err error, c *call) error {
 		case v1.ErrBadData, v1.ErrExec:
 			err = fmt.Errorf("%w (%s): %s", ErrBadQuery, apiErr.Type, apiErr.Msg)
 		case v1.ErrServer, v1.ErrClient:
+			// The answer's body (apiErr.Detail) is not repeated: it may
+			// be a page of a proxy or of whatever answered, and errors
+			// end up in stored documents that read-only users see.
 			if d := strings.TrimSpace(apiErr.Detail); d != "" {
-				if len(d) > 200 {
-					d = d[:200] + "…"
-				}
-				err = fmt.Errorf("%w: %s", err, d)
+				err = fmt.Errorf("%w (the answer's %d-byte body is not shown)", err, len(d))
 			}
 		}
 	}
@@ -360,7 +366,7 @@ func (c *retryingClient) prepare(ctx context.Context, req *http.Request) (*http.
 	case cfg.BearerToken != "":
 		r.Header.Set("Authorization", "Bearer "+cfg.BearerToken)
 	case cfg.BearerTokenFile != "":
-		b, err := os.ReadFile(cfg.BearerTokenFile)
+		b, err := readfile.Read(cfg.BearerTokenFile, readfile.Config)
 		if err != nil {
 			return nil, fmt.Errorf("could not read the Prometheus bearer token file: %w", err)
 		}
@@ -388,7 +394,7 @@ func (c *retryingClient) retryable(ctx context.Context, resp *http.Response, err
 		var certErr *tls.CertificateVerificationError
 		var unknownAuth x509.UnknownAuthorityError
 		var hostErr x509.HostnameError
-		if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
+		if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.Is(err, outbound.ErrRedirect) {
 			return 0, false
 		}
 		return backoff, true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,12 @@ type Selectors struct {
 	// catalog's queries ([30s] in the built-in catalog); 0 keeps them.
 	// It must cover at least two scrapes.
 	RateWindow time.Duration
+	// LocalCores is this machine's core count, given by a caller that can
+	// know it (runtime.NumCPU); 0 when unknown. It is the last CPU limit
+	// tried for the cpu kind, and only when every series of the family
+	// comes from a target on this machine (an instance of 127.0.0.1,
+	// localhost or [::1]): a process here can use at most these cores.
+	LocalCores int
 }
 
 // check verifies that every selector parses and every key names a kind
@@ -79,6 +86,9 @@ func (s Selectors) check(cat *model.Catalog) error {
 	}
 	if s.RateWindow < 0 {
 		return fmt.Errorf("rate window %s is negative", s.RateWindow)
+	}
+	if s.LocalCores < 0 {
+		return fmt.Errorf("local cores %d is negative", s.LocalCores)
 	}
 	return nil
 }
@@ -150,6 +160,11 @@ type Detected struct {
 	Tried []Attempt `json:"tried"`
 	// LookedFor names the metrics of the families tried, e.g. "pgxpool_*".
 	LookedFor []string `json:"looked_for"`
+	// Candidates are, when no family was found, metric names seen in the
+	// window that look like this kind of resource; CatalogSnippet is a
+	// --catalog file that declares them (see Hint).
+	Candidates     []string `json:"candidates,omitempty"`
+	CatalogSnippet string   `json:"catalog_snippet,omitempty"`
 	// Notes explain choices and doubts: unscoped series, missing limits.
 	Notes []string `json:"notes,omitempty"`
 	// FamilyNotes are the catalog's notes on the family used.
@@ -192,13 +207,26 @@ func Discover(ctx context.Context, src Source, cat *model.Catalog, sel Selectors
 		return nil, fmt.Errorf("could not discover resources: %w", err)
 	}
 	d := &discoverer{src: src, sel: sel, start: start, end: end, step: detectStep(start, end)}
+	h := newHinter(d, cat)
 	out := make([]Detected, 0, len(cat.Resources))
 	for i := range cat.Resources {
 		det, err := d.resource(ctx, &cat.Resources[i])
 		if err != nil {
 			return nil, fmt.Errorf("could not discover resource %s: %w", cat.Resources[i].Kind, err)
 		}
+		if !det.Found() {
+			if err := h.hint(ctx, &det); err != nil {
+				return nil, fmt.Errorf("could not discover resource %s: %w", det.Kind, err)
+			}
+		}
 		out = append(out, det)
+	}
+	q, err := h.queueHint(ctx, cat)
+	if err != nil {
+		return nil, fmt.Errorf("could not discover resources: %w", err)
+	}
+	if q != nil {
+		out = append(out, *q)
 	}
 	return out, nil
 }
@@ -323,7 +351,7 @@ func (d *discoverer) use(ctx context.Context, det *Detected, r *model.CatalogRes
 			return fmt.Errorf("limit: %w", err)
 		}
 		if n > 0 {
-			det.Queries.Limit, det.LimitSource = q, "catalog"
+			det.Queries.Limit, det.LimitSource = q, orDefault(f.LimitSource, "catalog")
 			return nil
 		}
 		looked = append(looked, q)
@@ -365,9 +393,61 @@ func (d *discoverer) use(ctx context.Context, det *Detected, r *model.CatalogRes
 			det.Notes = append(det.Notes, fmt.Sprintf("%s: %d targets export it (%s), so it is ambiguous", source, len(targets), strings.Join(targets, ", ")))
 		}
 	}
+	if r.Kind == model.KindCPU && d.sel.LocalCores > 0 {
+		local, inst, err := d.onThisMachine(ctx, det.Queries.Detect)
+		if err != nil {
+			return fmt.Errorf("limit: %w", err)
+		}
+		if local {
+			det.Queries.Limit = "vector(" + strconv.Itoa(d.sel.LocalCores) + ")"
+			det.LimitSource = fmt.Sprintf("this machine's %d cores (the target %s runs on this machine)", d.sel.LocalCores, inst)
+			return nil
+		}
+	}
 	det.Notes = append(det.Notes, fmt.Sprintf("no limit found (tried %s); state it with --limit-for %s=N (in %s)",
 		strings.Join(looked, "; "), r.Kind, orDefault(f.Unit, "the family's unit")))
 	return nil
+}
+
+// onThisMachine reports whether every series of query's selectors in the
+// window comes from a target on this machine (an instance label whose host
+// is 127.0.0.1, localhost or ::1), and names the instances.
+func (d *discoverer) onThisMachine(ctx context.Context, query string) (bool, string, error) {
+	sels, _, err := querySelectors(query)
+	if err != nil {
+		return false, "", err
+	}
+	sets, err := d.src.Series(ctx, sels, d.start, d.end)
+	if err != nil {
+		return false, "", err
+	}
+	seen := map[string]bool{}
+	for _, ls := range sets {
+		inst := string(ls[pmodel.InstanceLabel])
+		if !loopbackInstance(inst) {
+			return false, "", nil
+		}
+		seen[inst] = true
+	}
+	if len(seen) == 0 {
+		return false, "", nil
+	}
+	return true, strings.Join(sortedKeys(seen), ", "), nil
+}
+
+// loopbackInstance reports whether an instance label ("127.0.0.1:8080",
+// "localhost:9090", "[::1]:8080") names this machine.
+func loopbackInstance(inst string) bool {
+	host := inst
+	if h, _, err := net.SplitHostPort(inst); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // count returns how many series q returns at some point of the window.
@@ -468,7 +548,7 @@ func CollectResources(ctx context.Context, src Source, detected []Detected, r Ra
 		}
 		rs := ResourceSeries{
 			Kind: d.Kind, Name: d.Name, Family: d.Family,
-			Unit: d.Unit, SaturationUnit: d.SaturationUnit,
+			Unit: d.Unit, SaturationUnit: d.SaturationUnit, LimitSource: d.LimitSource,
 			Times: times, StepMs: float64(r.Step) / float64(time.Millisecond),
 			Notes: append([]string(nil), d.Notes...),
 		}

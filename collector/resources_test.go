@@ -71,8 +71,8 @@ func TestDiscoverAgainstARealPrometheus(t *testing.T) {
 		if d.Family != "process" || d.Unit != "cores" {
 			t.Fatalf("cpu = %+v", d)
 		}
-		if d.LimitSource != "catalog" || !strings.Contains(d.Queries.Limit, "go_sched_gomaxprocs_threads") {
-			t.Errorf("cpu limit = %q from %q; want the catalog's query (GOMAXPROCS from the Go collector)", d.Queries.Limit, d.LimitSource)
+		if d.LimitSource != "GOMAXPROCS (go_sched_gomaxprocs_threads)" || !strings.Contains(d.Queries.Limit, "go_sched_gomaxprocs_threads") {
+			t.Errorf("cpu limit = %q from %q; want GOMAXPROCS from the Go collector, named as the source", d.Queries.Limit, d.LimitSource)
 		}
 	})
 	t.Run("memory is found but says that no limit was found", func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestDiscoverRefusesBadSelectorsAndWindows(t *testing.T) {
 		{"a window that ends before it starts is refused", Selectors{}, now.Add(time.Minute), "is not after its start"},
 		{"a default selector that does not parse is refused", Selectors{Default: `job="x"`}, now.Add(-time.Minute), `selector: invalid label selector "job=\"x\""`},
 		{"a selector for an unknown kind names the known kinds", Selectors{For: map[string]string{"dbpool": `{job="x"}`}}, now.Add(-time.Minute), `selector for dbpool: no resource kind "dbpool" in the catalog; known kinds: cpu, db_pool`},
-		{"a selector for an unknown family names the resource's families", Selectors{For: map[string]string{"cpu/proc": `{job="x"}`}}, now.Add(-time.Minute), `resource "cpu" has no family "proc"; its families: process, cadvisor, node_exporter`},
+		{"a selector for an unknown family names the resource's families", Selectors{For: map[string]string{"cpu/proc": `{job="x"}`}}, now.Add(-time.Minute), `resource "cpu" has no family "proc"; its families: process, cadvisor`},
 		{"a limit that is not positive is refused", Selectors{Limits: map[string]float64{"cpu": 0}}, now.Add(-time.Minute), "limit for cpu: 0 is not a positive number"},
 	}
 	for _, tt := range tests {
@@ -376,8 +376,6 @@ func TestDiscoverWithTheRealExporters(t *testing.T) {
 			model.KindDBServerConnections: `{job="postgres"}`,
 			model.KindRedis:               `{job="redis"}`,
 			// Skip the families that come before node_exporter's.
-			model.KindCPU + "/process":     `{job="absent"}`,
-			model.KindCPU + "/cadvisor":    `{job="absent"}`,
 			model.KindMemory + "/process":  `{job="absent"}`,
 			model.KindMemory + "/cadvisor": `{job="absent"}`,
 		},
@@ -396,7 +394,7 @@ func TestDiscoverWithTheRealExporters(t *testing.T) {
 	want := map[string]string{
 		model.KindDBServerConnections: "postgres_exporter",
 		model.KindRedis:               "redis_exporter",
-		model.KindCPU:                 "node_exporter",
+		model.KindHostCPU:             "node_exporter",
 		model.KindMemory:              "node_exporter",
 	}
 	for kind, family := range want {

@@ -530,7 +530,7 @@ func (l *scrapeLoop) appendBody(a *sampleAppender, body []byte, contentType stri
 		FallbackContentType:                     "text/plain",
 	})
 	if p == nil {
-		return 0, 0, fmt.Errorf("could not parse the exposition: %w", err)
+		return 0, 0, fmt.Errorf("could not parse the exposition: %s", withoutQuotes(err))
 	}
 	if err != nil {
 		// A blank or unknown content type: the text format is assumed.
@@ -545,7 +545,7 @@ func (l *scrapeLoop) appendBody(a *sampleAppender, body []byte, contentType stri
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return scraped, seriesAdded, fmt.Errorf("could not parse the %s exposition: %w", format, err)
+			return scraped, seriesAdded, fmt.Errorf("could not parse the %s exposition after %d samples: %s", format, scraped, withoutQuotes(err))
 		}
 		switch et {
 		case textparse.EntryType, textparse.EntryHelp, textparse.EntryUnit, textparse.EntryComment:
@@ -671,4 +671,15 @@ func (l *scrapeLoop) appendReport(a *sampleAppender, t int64, d time.Duration, s
 			r.ref = ref
 		}
 	}
+}
+
+// quoted matches a Go-quoted string in an error message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// withoutQuotes is a parser's error message with the quoted parts, which
+// are pieces of the body, replaced by "…": the status of a scrape is
+// stored and shown to anyone who may read the run, and a body is whatever
+// the target, or a host it redirected to, chose to answer.
+func withoutQuotes(err error) string {
+	return quoted.ReplaceAllString(err.Error(), `"…"`)
 }

@@ -283,6 +283,11 @@ func TestMalformedExpositionMarksTheTargetDownWithoutWritingItsSeries(t *testing
 	if st.Up || !strings.Contains(st.LastError, "could not parse the text/plain exposition") {
 		t.Errorf("status = %+v, want down with a parse error", st)
 	}
+	// The status is stored and shown to read-only users: the body, which
+	// may come from anywhere the target redirected to, is not repeated.
+	if strings.Contains(st.LastError, `code=`) || strings.Contains(st.LastError, "500") {
+		t.Errorf("LastError %q repeats the body", st.LastError)
+	}
 	if got := queryScalar(t, s, `up{job="pg"}`, now); got != 0 {
 		t.Errorf(`up = %g, want 0`, got)
 	}

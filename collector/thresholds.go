@@ -174,6 +174,10 @@ func (th *Thresholds) AggregateThreshold(ctx context.Context, runID string, star
 		}
 		return pass / (pass + fail), int64(pass + fail), nil
 	case "dropped_iterations":
+		if expr.Agg == "share" {
+			// The metrics have no counter of scheduled iterations.
+			return 0, 0, fmt.Errorf("%w: the share of dropped iterations needs each shard's scheduled iterations", errors.ErrUnsupported)
+		}
 		dropped, err := total(metricDropped)
 		if err != nil {
 			return 0, 0, err

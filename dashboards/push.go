@@ -16,6 +16,8 @@ import (
 	"time"
 
 	gapi "github.com/grafana/grafana-api-golang-client"
+
+	"github.com/headroom-sh/headroom/internal/outbound"
 )
 
 // DefaultDatasourceURL is where the datasource created by a push points:
@@ -130,6 +132,9 @@ func (c *PushConfig) defaults() error {
 	if c.Client == nil {
 		c.Client = &http.Client{Timeout: DefaultPushTimeout}
 	}
+	// Requests carry Grafana credentials: a redirect to another host is
+	// refused.
+	c.Client = outbound.Client(c.Client)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

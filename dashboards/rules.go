@@ -317,6 +317,10 @@ func runbook(kind string) string {
 	case model.KindCPU:
 		return see + "Profile the service under load and remove hot spots, or add replicas or raise the CPU limit. With a CPU " +
 			"quota, check throttling (container_cpu_cfs_throttled_periods_total)."
+	case model.KindHostCPU:
+		return see + "Compare the service's own CPU (the cpu resource) with the host's: when the service uses little of it, " +
+			"something else on the machine takes the CPU, such as a database sharing it. Move that tenant to its own machine, " +
+			"or give the host more cores."
 	case model.KindMemory:
 		return see + "Tell growth over time (a leak) from use that follows load; raise the memory limit or cut per-request " +
 			"allocations before the system is OOM-killed."

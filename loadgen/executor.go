@@ -173,8 +173,10 @@ func (r *Runner) closedLoop(ctx context.Context, e *execRT, v *vu, rampDown <-ch
 
 // job is one scheduled iteration of an open-model executor.
 type job struct {
-	// scheduled is when the iteration was due (monotonic).
+	// scheduled is when the iteration was due (monotonic); at is the same
+	// as an offset from the executor's start.
 	scheduled time.Time
+	at        time.Duration
 }
 
 // runOpen runs an arrival-rate executor: iterations start on a schedule
@@ -228,7 +230,9 @@ func (r *Runner) runOpen(e *execRT) {
 			} else if r.isStopping() {
 				return false
 			}
-			j := job{scheduled: base.Add(at)}
+			j := job{scheduled: base.Add(at), at: at}
+			st.scheduled.Add(1)
+			e.queue.push(at, st)
 			select {
 			case ov := <-idle:
 				ov.jobs <- j
@@ -251,6 +255,7 @@ func (r *Runner) runOpen(e *execRT) {
 	e.stopNow()
 	e.stage().active.Set(0)
 	waitGrace(&wg, e.gracefulStop, cancel)
+	e.queue.drain(r.elapsed() - e.startTime)
 }
 
 func (r *Runner) dropIteration(st *stageRT) {
@@ -274,8 +279,20 @@ func (r *Runner) openLoop(ctx context.Context, e *execRT, ov *openVU, idle chan<
 	for {
 		select {
 		case j := <-ov.jobs:
-			e.lag.record(time.Since(j.scheduled))
+			now := time.Now()
+			e.lag.record(now.Sub(j.scheduled))
+			// The slot serves the oldest scheduled iteration in the
+			// schedule-corrected view.
+			if q, ok := e.queue.take(now.Sub(r.startMono) - e.startTime); ok {
+				ov.corr, ov.corrShift = q.stage.corr, j.at-q.at
+			}
 			ov.iteration(ctx, e, j.scheduled)
+			ov.corr, ov.corrShift = nil, 0
+			busy := time.Since(now)
+			e.queue.served(busy)
+			e.busyUs.Add(busy.Microseconds())
+			e.busyN.Add(1)
+			r.win.busy(busy)
 			idle <- ov
 		case <-e.stop:
 			return

@@ -32,9 +32,18 @@ type h1client struct {
 	host, addr string
 	dialer     *net.Dialer
 	timeout    time.Duration
+	// maxBody is the largest response body read, in bytes.
+	maxBody int64
 }
 
-func newH1Client(target *url.URL, timeout time.Duration) *h1client {
+// DefaultMaxResponseBody is the largest response body the runner reads
+// (64 MiB): a larger one fails the request rather than the runner's memory.
+const DefaultMaxResponseBody = 64 << 20
+
+// ErrBodyTooLarge marks a response whose body exceeds the limit.
+var ErrBodyTooLarge = errors.New("response body too large")
+
+func newH1Client(target *url.URL, timeout time.Duration, maxBody int64) *h1client {
 	addr := target.Host
 	if target.Port() == "" {
 		addr = net.JoinHostPort(target.Hostname(), "80")
@@ -44,6 +53,7 @@ func newH1Client(target *url.URL, timeout time.Duration) *h1client {
 		addr:    addr,
 		dialer:  &net.Dialer{Timeout: min(10*time.Second, timeout), KeepAlive: 30 * time.Second},
 		timeout: timeout,
+		maxBody: maxBody,
 	}
 }
 
@@ -70,9 +80,11 @@ var longAgo = time.Unix(1, 0)
 
 // conn returns the VU's connection, dialling a new one when it has none or
 // when the server closed it while idle.
-func (v *vu) conn(ctx context.Context, h *h1client) (*h1conn, error) {
+// A request that must not be replayed (strict) checks a reused connection
+// every time, so that it is not lost on one the server already closed.
+func (v *vu) conn(ctx context.Context, h *h1client, strict bool) (*h1conn, error) {
 	hc := v.hc
-	if hc != nil && time.Since(hc.lastUsed) > time.Second && !peerAlive(hc.c) {
+	if hc != nil && (strict || time.Since(hc.lastUsed) > time.Second) && !peerAlive(hc.c) {
 		hc.close()
 		hc, v.hc = nil, nil
 	}
@@ -158,6 +170,8 @@ func (v *vu) sendH1(ctx context.Context, s *stepRT, intended time.Time) result {
 	if start.IsZero() {
 		start = time.Now()
 	}
+	v.sentAt.Store(max(1, int64(start.Sub(r.startMono))))
+	defer v.sentAt.Store(0)
 	method := s.method
 	for hop := 0; ; hop++ {
 		res, loc := v.roundTripH1(ctx, buf, method, s.needBody)
@@ -201,7 +215,7 @@ func (v *vu) sendH1(ctx context.Context, s *stepRT, intended time.Time) result {
 func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBody bool) (res result, loc string) {
 	h := v.r.h1
 	for attempt := 0; ; attempt++ {
-		hc, err := v.conn(ctx, h)
+		hc, err := v.conn(ctx, h, !idempotent(method))
 		if err != nil {
 			if ctx.Err() != nil {
 				return result{err: errInterrupted}, ""
@@ -213,17 +227,25 @@ func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBod
 			return result{status: statusError, timed: true, err: err}, ""
 		}
 		var resp h1response
-		_, err = hc.c.Write(req)
+		written, err := hc.c.Write(req)
 		if err == nil {
-			resp, err = readH1Response(hc.c, method, needBody)
+			resp, err = readH1Response(hc.c, method, needBody, h.maxBody)
 		}
 		if err != nil {
 			reused := hc.reused
 			v.dropConn()
 			if ctx.Err() != nil {
-				return result{err: errInterrupted}, ""
+				if written == 0 {
+					return result{err: errInterrupted}, ""
+				}
+				return result{status: statusError, timed: true, err: errCutShort}, ""
 			}
-			if reused && resp.read == 0 && attempt == 0 && retryable(err) {
+			// A server may close an idle keep-alive connection just as a
+			// request goes out on it. The request is sent again on a new
+			// connection only when the server cannot have acted on it:
+			// nothing of it was written, or its method is idempotent (RFC
+			// 9110, 9.2.2), as net/http does.
+			if reused && resp.read == 0 && attempt == 0 && retryable(err) && (written == 0 || idempotent(method)) {
 				continue
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -239,6 +261,16 @@ func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBod
 		}
 		return result{status: resp.status, timed: true, body: resp.body}, resp.location
 	}
+}
+
+// idempotent says whether a request with this method may be sent twice
+// with the same effect as once (RFC 9110, 9.2.2).
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // retryable says whether an error means the server closed an idle
@@ -372,7 +404,7 @@ type h1response struct {
 
 // readH1Response reads one response. The body is kept when keepBody is set
 // and discarded otherwise.
-func readH1Response(c net.Conn, method string, keepBody bool) (resp h1response, err error) {
+func readH1Response(c io.Reader, method string, keepBody bool, maxBody int64) (resp h1response, err error) {
 	br := brPool.Get().(*bufio.Reader)
 	br.Reset(c)
 	defer func() {
@@ -459,15 +491,21 @@ func readH1Response(c net.Conn, method string, keepBody bool) (resp h1response, 
 	switch {
 	case noBody:
 	case chunked:
-		err = readChunked(br, sink, &resp.read)
+		err = readChunked(br, sink, &resp.read, maxBody)
+	case length > maxBody:
+		resp.keep = false
+		err = fmt.Errorf("%w: Content-Length %d is more than the %d bytes allowed", ErrBodyTooLarge, length, maxBody)
 	case length >= 0:
 		err = copyN(br, sink, length, &resp.read)
 	default:
 		// No length: the body runs to the end of the connection.
 		resp.keep = false
 		var n int64
-		n, err = io.Copy(sink, br)
+		n, err = io.Copy(sink, io.LimitReader(br, maxBody+1))
 		resp.read += int(n)
+		if err == nil && n > maxBody {
+			err = fmt.Errorf("%w: more than the %d bytes allowed", ErrBodyTooLarge, maxBody)
+		}
 	}
 	if err != nil && resp.body != nil {
 		putBuf(resp.body)
@@ -523,7 +561,8 @@ func copyN(br *bufio.Reader, w io.Writer, n int64, read *int) error {
 	return err
 }
 
-func readChunked(br *bufio.Reader, w io.Writer, read *int) error {
+func readChunked(br *bufio.Reader, w io.Writer, read *int, maxBody int64) error {
+	var total int64
 	for {
 		line, err := readLine(br, read)
 		if err != nil {
@@ -548,6 +587,10 @@ func readChunked(br *bufio.Reader, w io.Writer, read *int) error {
 				}
 			}
 		}
+		if size > maxBody-total {
+			return fmt.Errorf("%w: chunks of more than the %d bytes allowed", ErrBodyTooLarge, maxBody)
+		}
+		total += size
 		if err := copyN(br, w, size, read); err != nil {
 			return err
 		}

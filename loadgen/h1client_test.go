@@ -211,7 +211,9 @@ func TestARequestThatOutlivesTheTimeoutIsAnError(t *testing.T) {
 	}
 }
 
-func TestAnInterruptDuringABlockedRequestIsNotCountedAsAnError(t *testing.T) {
+func TestRequestsInFlightAtAnInterruptAreRecordedAsFailedWithTheirTimeInFlight(t *testing.T) {
+	// A target that never answers: before, the run ended with 0 requests
+	// and looked as if nothing had been tried.
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -236,8 +238,16 @@ func TestAnInterruptDuringABlockedRequestIsNotCountedAsAnError(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the run took %v after the interrupt", took)
 	}
-	if run.Status != model.RunInterrupted || run.Total.Requests != 0 {
-		t.Errorf("status %s, %d requests counted (%v); requests cut by the interrupt are not counted", run.Status, run.Total.Requests, run.Total.Status)
+	if run.Status != model.RunInterrupted || run.Total.Requests != 2 || run.Total.Status["error"] != 2 {
+		t.Fatalf("status %s, %d requests counted (%v); want the 2 requests in flight counted as failed", run.Status, run.Total.Requests, run.Total.Status)
+	}
+	// In flight from the start until the grace period after the interrupt
+	// at 500 ms ran out: about 700 ms, a lower bound of their latency.
+	if run.Total.MaxMs < 650 || run.Total.MaxMs > 5000 {
+		t.Errorf("max %.0fms, want about 700ms in flight", run.Total.MaxMs)
+	}
+	if msg := fmt.Sprint(r.Errors()); !strings.Contains(msg, "interrupted in flight") {
+		t.Errorf("errors %s, want the requests named as interrupted in flight", msg)
 	}
 }
 

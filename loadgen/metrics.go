@@ -1,16 +1,37 @@
 package loadgen
 
 import (
+	"math"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// durationBuckets are the classic buckets of the request duration histogram in
-// seconds: 1 ms to 60 s, dense between 50 ms and 1 s where latency targets
-// usually sit.
-var durationBuckets = []float64{
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3,
-	0.4, 0.5, 0.6, 0.75, 1, 1.5, 2, 2.5, 5, 10, 30, 60,
-}
+// durationBuckets are the classic buckets of the request duration histogram
+// in seconds: 2^(k/8) from 2^-10 s (0.98 ms) to 2^6 s (64 s), 129 bounds. Each
+// bucket is 9.05% wider than the one below, so a quantile interpolated
+// inside a bucket is off by at most 9.05% of its value anywhere in the range,
+// where the old layout had no bound between 10 s and 30 s. The bounds are
+// those of native histograms of schema 3, so the two views agree, and 0.5 s,
+// 1 s and 2 s are among them.
+var durationBuckets = func() []float64 {
+	const perDoubling, lowest, highest = 8, -10, 6
+	out := make([]float64, 0, (highest-lowest)*perDoubling+1)
+	for k := lowest * perDoubling; k <= highest*perDoubling; k++ {
+		out = append(out, math.Exp2(float64(k)/perDoubling))
+	}
+	return out
+}()
+
+// Native histograms of the request duration use schema 5: 32 buckets per
+// doubling, each 2.19% wider than the one below, so quantiles read from
+// them (histogram_quantile, and analyze, which prefers them) are within
+// about 2% wherever the latency lies. Up to nativeMaxBuckets buckets are
+// kept per series (1 ms to an hour at full resolution); beyond that the
+// client halves the resolution.
+const (
+	nativeBucketFactor = 1.022
+	nativeMaxBuckets   = 1100
+)
 
 // metrics are the runner's series under the metric contract of
 // ARCHITECTURE.md, in the runner's own registry.
@@ -43,8 +64,8 @@ func newMetrics(runID, scenario, shard string, vus, rate func() float64) (*metri
 			Name:                            MetricRequestDuration,
 			Help:                            "HTTP request duration in seconds, measured from the intended start (coordinated-omission free in open-model executors).",
 			Buckets:                         durationBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramBucketFactor:     nativeBucketFactor,
+			NativeHistogramMaxBucketNumber:  nativeMaxBuckets,
 			NativeHistogramMinResetDuration: 0,
 		}, []string{"stage", "endpoint", "method"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{

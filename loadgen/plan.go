@@ -49,6 +49,24 @@ type execRT struct {
 	// begun is set when the executor's first stage started.
 	begun atomic.Bool
 	lag   *lagRecorder
+	// queue orders scheduled iterations for the schedule-corrected view
+	// (open model).
+	queue *schedQueue
+	// peakRate is the highest arrival rate of the executor's schedule for
+	// the whole scenario, in iterations/s (open model).
+	peakRate float64
+	// busyUs and busyN sum how long VUs were busy per iteration (open
+	// model), for the VUs Little's law asks for.
+	busyUs, busyN atomic.Int64
+}
+
+// meanBusy is the mean time a VU was busy per iteration so far.
+func (e *execRT) meanBusy() time.Duration {
+	n := e.busyN.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(e.busyUs.Load()/n) * time.Microsecond
 }
 
 func (e *execRT) stopNow() { e.stopOnce.Do(func() { close(e.stop) }) }
@@ -95,6 +113,11 @@ type stageRT struct {
 	maxVUs     atomic.Int64
 	iterations atomic.Int64
 	dropped    atomic.Int64
+	// scheduled counts the iterations the schedule asked for (open model),
+	// dropped or not.
+	scheduled atomic.Int64
+	// corr is the schedule-corrected latency view (open model).
+	corr *corrHist
 
 	droppedCounter prometheus.Counter
 	active         prometheus.Gauge
@@ -450,6 +473,11 @@ func (r *Runner) compile(sc *model.Scenario) error {
 			er.maxVUs = max(r.cfg.Shard.Share(mx), er.preAlloc)
 			er.maxWholeVUs = mx
 			er.lag = &lagRecorder{h: newHDR()}
+			er.queue = &schedQueue{}
+			er.peakRate = maxLoad
+			for _, st := range er.stages {
+				st.corr = newCorrHist()
+			}
 		} else {
 			er.maxWholeVUs = int(maxLoad)
 		}

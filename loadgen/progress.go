@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"time"
 )
 
@@ -25,6 +26,26 @@ type LiveStats struct {
 	ErrorRate float64
 	// Requests, Errors, Iterations and Dropped count the whole run so far.
 	Requests, Errors, Iterations, Dropped int64
+	// DroppedRate is iterations dropped per second over the last few
+	// seconds; DroppedShare the share of scheduled iterations dropped so
+	// far.
+	DroppedRate, DroppedShare float64
+	// VUCap is the open-model executors' VU cap (this shard's); CapBound
+	// is true when iterations were dropped over the last few seconds
+	// because every VU was busy, and NeededVUs is then how many VUs the
+	// current arrival rate needs by Little's law (rate × the time a VU is
+	// busy per iteration, the longer of the recent mean and the oldest
+	// request in flight), for the whole scenario: the least --max-vus to
+	// give.
+	VUCap     int
+	CapBound  bool
+	NeededVUs int
+	// InFlight counts requests sent and not yet answered; Overdue those in
+	// flight for longer than OverdueAfter (the longer of 1 s and four
+	// times the recent p99), and Oldest is the age of the oldest.
+	InFlight, Overdue int
+	OverdueAfter      time.Duration
+	Oldest            time.Duration
 	// Running is true from the start of Run until it returns.
 	Running bool
 }
@@ -49,6 +70,44 @@ func (r *Runner) Live() LiveStats {
 	ls.Errors = r.nErr.Load()
 	ls.Iterations = r.nIter.Load()
 	ls.Dropped = r.nDropped.Load()
+	ls.DroppedShare = share(ls.Dropped, r.scheduledTotal())
+	if w.dur > 0 {
+		ls.DroppedRate = float64(w.dropped) / w.dur.Seconds()
+	}
+	for _, e := range r.execs {
+		if e.open {
+			ls.VUCap += e.maxVUs
+		}
+	}
+	ls.OverdueAfter = max(time.Second, time.Duration(4*w.quantileMs(0.99)*float64(time.Millisecond)))
+	now := int64(ls.Elapsed)
+	r.vusMu.Lock()
+	for _, v := range r.allVUs {
+		at := v.sentAt.Load()
+		if at == 0 {
+			continue
+		}
+		age := time.Duration(now - at)
+		ls.InFlight++
+		if age > ls.OverdueAfter {
+			ls.Overdue++
+		}
+		ls.Oldest = max(ls.Oldest, age)
+	}
+	r.vusMu.Unlock()
+	if w.dropped > 0 && ls.TargetRate > 0 {
+		// Little's law: VUs in use = arrival rate × time a VU is busy per
+		// iteration. While the queue grows, iterations that just completed
+		// started when it was shorter; the oldest request in flight is
+		// nearer to what an iteration takes now.
+		var busy time.Duration
+		if w.busyN > 0 {
+			busy = time.Duration(w.busyUs/w.busyN) * time.Microsecond
+		}
+		busy = max(busy, ls.Oldest)
+		ls.CapBound = true
+		ls.NeededVUs = int(math.Ceil(ls.TargetRate * busy.Seconds() * float64(r.cfg.Shard.count())))
+	}
 	return ls
 }
 
@@ -65,7 +124,17 @@ func FormatLive(ls LiveStats) string {
 		s += fmt.Sprintf("  target %.1f it/s", ls.TargetRate)
 	}
 	if ls.Dropped > 0 {
-		s += fmt.Sprintf("  dropped %d", ls.Dropped)
+		s += fmt.Sprintf("  dropped %.1f/s (%d, %.1f%% of scheduled)", ls.DroppedRate, ls.Dropped, ls.DroppedShare*100)
+	}
+	if ls.CapBound {
+		s += fmt.Sprintf("  VU cap %d reached", ls.VUCap)
+		if ls.NeededVUs > 0 {
+			s += fmt.Sprintf(": needs --max-vus ≥ %d", ls.NeededVUs)
+		}
+	}
+	if ls.Overdue > 0 {
+		s += fmt.Sprintf("  overdue %d of %d in flight (> %s, oldest %s)", ls.Overdue, ls.InFlight,
+			ls.OverdueAfter.Round(100*time.Millisecond), ls.Oldest.Round(100*time.Millisecond))
 	}
 	return s
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/golang/snappy"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/headroom-sh/headroom/internal/outbound"
 )
 
 // Remote write protocol 1.0 headers (https://prometheus.io/docs/specs/remote_write_spec/).
@@ -135,6 +137,8 @@ func (c *RemoteWriteConfig) defaults() error {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
+	// A redirect to another host is refused.
+	c.HTTPClient = outbound.Client(c.HTTPClient)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,7 +1,10 @@
 package loadgen
 
 import (
+	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
@@ -63,6 +66,10 @@ func (r *Runner) report(status string, endMono time.Time, aborted *thresholdRT) 
 		}
 		row.Iterations = s.iterations.Load()
 		row.DroppedIterations = s.dropped.Load()
+		row.DroppedShare = share(s.dropped.Load(), s.scheduled.Load())
+		if s.corr != nil {
+			row.ScheduleCorrected = correctedView(s.corr)
+		}
 		for _, c := range checks {
 			if c.key.stage == s.idx {
 				row.ChecksPassed += c.pass.Load()
@@ -79,6 +86,25 @@ func (r *Runner) report(status string, endMono time.Time, aborted *thresholdRT) 
 	total.VUs = int(r.maxVUs.Load())
 	total.Iterations = r.nIter.Load()
 	total.DroppedIterations = r.nDropped.Load()
+	var scheduled int64
+	var corr *corrHist
+	for _, s := range r.stages {
+		scheduled += s.scheduled.Load()
+		if s.corr != nil {
+			if corr == nil {
+				corr = newCorrHist()
+			}
+			s.corr.mu.Lock()
+			corr.h.Merge(s.corr.h)
+			corr.estimated += s.corr.estimated
+			s.corr.mu.Unlock()
+		}
+	}
+	total.DroppedShare = share(total.DroppedIterations, scheduled)
+	run.DroppedShare = total.DroppedShare
+	if corr != nil {
+		total.ScheduleCorrected = correctedView(corr)
+	}
 	for _, c := range checks {
 		total.ChecksPassed += c.pass.Load()
 		total.ChecksFailed += c.fail.Load()
@@ -114,6 +140,7 @@ func (r *Runner) report(status string, endMono time.Time, aborted *thresholdRT) 
 	}
 
 	run.Thresholds = r.evalThresholds(runDur, aborted)
+	run.Warnings = r.warnings(run)
 
 	var lag *agg
 	for _, e := range r.execs {
@@ -198,6 +225,110 @@ func endpointRows(cells []*reqCell, dur time.Duration) []model.EndpointStats {
 		return nil
 	}
 	return out
+}
+
+// share is part / whole, 0 when whole is.
+func share(part, whole int64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
+// correctedView summarises a schedule-corrected histogram.
+func correctedView(c *corrHist) *model.CorrectedLatency {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.h.TotalCount() == 0 {
+		return nil
+	}
+	q := func(p float64) float64 { return usToMs(c.h.ValueAtQuantile(p)) }
+	return &model.CorrectedLatency{
+		P50Ms:     q(50),
+		P90Ms:     q(90),
+		P95Ms:     q(95),
+		P99Ms:     q(99),
+		MaxMs:     usToMs(c.h.Max()),
+		Requests:  c.h.TotalCount(),
+		Estimated: c.estimated,
+	}
+}
+
+// warnings says what makes the run's figures less than they seem.
+func (r *Runner) warnings(run *model.Run) []string {
+	var out []string
+	if run.Unreachable() {
+		out = append(out, fmt.Sprintf("not one of the %d requests got an HTTP response (%s): is the target %s up and listening?",
+			run.Total.Requests, r.topError(), r.sc.Target))
+	}
+	if run.DroppedIterations > 0 {
+		msg := fmt.Sprintf("%d of %d scheduled iterations (%s) were dropped because every VU up to the cap was busy: "+
+			"the latency figures describe only the load that ran",
+			run.DroppedIterations, r.scheduledTotal(), pct(run.DroppedShare))
+		if c := run.Total.ScheduleCorrected; c != nil {
+			msg += fmt.Sprintf("; had every iteration been served on schedule (schedule-corrected), p50 would be %s and p99 %s", fmtMs(c.P50Ms), fmtMs(c.P99Ms))
+		}
+		if need, cap := r.neededVUs(); need > cap {
+			msg += fmt.Sprintf("; keeping the schedule needs at least %d VUs (Little's law: the peak arrival rate × %s per iteration at the latency seen; more if the target slows further), the cap is %d: raise maxVUs (--max-vus %d)",
+				need, r.busiestMeanBusy().Round(time.Millisecond), cap, need)
+		}
+		out = append(out, msg)
+	}
+	for _, t := range run.Thresholds {
+		if t.Default && !t.Passed {
+			out = append(out, fmt.Sprintf("the run fails because more than %s of its scheduled iterations were dropped; "+
+				"allow more with --max-dropped-share (or a dropped_iterations threshold in the scenario)", pct(max(r.cfg.MaxDroppedShare, 0))))
+		}
+	}
+	return out
+}
+
+// neededVUs is, by Little's law (VUs in use = arrival rate × time busy per
+// iteration), how many VUs the open-model executors need at their peak
+// rate for the whole scenario, and their cap.
+func (r *Runner) neededVUs() (need, cap int) {
+	for _, e := range r.execs {
+		if !e.open {
+			continue
+		}
+		cap += e.maxWholeVUs
+		need += int(math.Ceil(e.peakRate * e.meanBusy().Seconds()))
+	}
+	return need, cap
+}
+
+// busiestMeanBusy is the longest mean busy time per iteration among the
+// open-model executors.
+func (r *Runner) busiestMeanBusy() time.Duration {
+	var d time.Duration
+	for _, e := range r.execs {
+		if e.open {
+			d = max(d, e.meanBusy())
+		}
+	}
+	return d
+}
+
+// topError is the most frequent failure message.
+func (r *Runner) topError() string {
+	best, n := "", int64(0)
+	for msg, c := range r.Errors() {
+		if c > n || c == n && msg < best {
+			best, n = msg, c
+		}
+	}
+	return best
+}
+
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'g', 3, 64) + "%" }
+
+// scheduledTotal counts the iterations the open-model schedules asked for.
+func (r *Runner) scheduledTotal() int64 {
+	var n int64
+	for _, s := range r.stages {
+		n += s.scheduled.Load()
+	}
+	return n
 }
 
 func perSec(n int64, d time.Duration) float64 {

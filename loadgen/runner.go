@@ -74,6 +74,17 @@ type Config struct {
 	GracePeriod time.Duration
 	// Logger receives warnings about sinks and the like; nil discards.
 	Logger *slog.Logger
+	// MaxDroppedShare is the largest share of scheduled open-model
+	// iterations the run may drop (because every VU up to maxVUs was busy)
+	// and still pass: above it the run fails like a threshold, since its
+	// latency figures describe less load than was asked for. 0 means
+	// DefaultMaxDroppedShare, NoDroppedIterations that none may be
+	// dropped; 1 or more turns the limit off. A scenario with its own
+	// dropped_iterations threshold replaces the limit.
+	MaxDroppedShare float64
+	// MaxResponseBody is the largest response body read, in bytes; a
+	// larger one fails its request. 0 means DefaultMaxResponseBody.
+	MaxResponseBody int64
 	// Clock stamps the run's documents (start, end, stage boundaries,
 	// series); nil means time.Now. Scheduling always uses the monotonic
 	// clock.
@@ -114,8 +125,28 @@ func (c *Config) defaults() error {
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
+	if (c.MaxDroppedShare < 0 && c.MaxDroppedShare != NoDroppedIterations) || math.IsNaN(c.MaxDroppedShare) {
+		return fmt.Errorf("the largest dropped share %v must be from 0 to 1", c.MaxDroppedShare)
+	}
+	if c.MaxDroppedShare == 0 {
+		c.MaxDroppedShare = DefaultMaxDroppedShare
+	}
+	if c.MaxResponseBody < 0 {
+		return fmt.Errorf("the largest response body %d must not be negative", c.MaxResponseBody)
+	}
+	if c.MaxResponseBody == 0 {
+		c.MaxResponseBody = DefaultMaxResponseBody
+	}
 	return nil
 }
+
+// DefaultMaxDroppedShare is the share of scheduled iterations an open-model
+// run may drop before it fails (1%).
+const DefaultMaxDroppedShare = 0.01
+
+// NoDroppedIterations as Config.MaxDroppedShare fails a run that drops any
+// iteration.
+const NoDroppedIterations = -1.0
 
 // NewRunID makes a run id from a time and a random suffix.
 func NewRunID(t time.Time) string {
@@ -135,6 +166,7 @@ type Runner struct {
 	h1       *h1client
 	base     string
 	timeout  time.Duration
+	maxBody  int64
 	metrics  *metrics
 	stats    *stats
 	seqs     *seqCounters
@@ -187,6 +219,11 @@ type Runner struct {
 	errMu     sync.Mutex
 	errCounts map[string]int64
 
+	// allVUs lists every VU made, for the live count of requests in
+	// flight.
+	vusMu  sync.Mutex
+	allVUs []*vu
+
 	seriesMu sync.Mutex
 	series   []model.SeriesPoint
 }
@@ -214,6 +251,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		log:       cfg.Logger,
 		base:      strings.TrimRight(sc.Target, "/"),
 		timeout:   sc.Timeout.D(),
+		maxBody:   cfg.MaxResponseBody,
 		stats:     newStats(),
 		stopping:  make(chan struct{}),
 		abortCh:   make(chan *thresholdRT, 1),
@@ -250,7 +288,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if r.client == nil {
 		r.client = &http.Client{Transport: NewTransport(cfg.Shard.Share(maxVUs))}
 		if u, err := url.Parse(r.base); err == nil && u.Scheme == "http" {
-			r.h1 = newH1Client(u, r.timeout)
+			r.h1 = newH1Client(u, r.timeout, r.maxBody)
 		}
 	}
 	return r, nil

@@ -263,6 +263,9 @@ type window struct {
 	timed   int64
 	sumUs   int64
 	dropped int64
+	// busyUs and busyN sum how long open-model VUs were busy per
+	// iteration, for Little's law.
+	busyUs, busyN int64
 	// dur is the interval the window covers.
 	dur time.Duration
 }
@@ -272,6 +275,7 @@ func newWindow() *window { return &window{h: newHDR()} }
 func (w *window) reset() {
 	w.h.Reset()
 	w.n, w.errs, w.timed, w.sumUs, w.dropped, w.dur = 0, 0, 0, 0, 0, 0
+	w.busyUs, w.busyN = 0, 0
 }
 
 func (w *window) merge(o *window) {
@@ -281,6 +285,8 @@ func (w *window) merge(o *window) {
 	w.timed += o.timed
 	w.sumUs += o.sumUs
 	w.dropped += o.dropped
+	w.busyUs += o.busyUs
+	w.busyN += o.busyN
 	w.dur += o.dur
 }
 
@@ -350,6 +356,13 @@ func (w *windows) record(us int64, timed, failed bool) {
 		c.sumUs += us
 		_ = c.h.RecordValue(us)
 	}
+	w.mu.Unlock()
+}
+
+func (w *windows) busy(d time.Duration) {
+	w.mu.Lock()
+	w.cur.busyUs += d.Microseconds()
+	w.cur.busyN++
 	w.mu.Unlock()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ type thresholdRT struct {
 	k    model.ThresholdKey
 	t    model.Threshold
 	expr model.ThresholdExpr
+	// builtin marks the default limit on dropped iterations.
+	builtin bool
 }
 
 func (r *Runner) compileThresholds(sc *model.Scenario) error {
@@ -44,6 +47,40 @@ func (r *Runner) compileThresholds(sc *model.Scenario) error {
 			r.thresholds = append(r.thresholds, &thresholdRT{key: key, k: k, t: t, expr: e})
 		}
 	}
+	return r.addDroppedLimit()
+}
+
+// addDroppedLimit adds the default limit on the share of dropped
+// iterations to a scenario with an open-model executor, unless the scenario
+// judges dropped iterations itself or the limit is off.
+func (r *Runner) addDroppedLimit() error {
+	if r.cfg.MaxDroppedShare >= 1 {
+		return nil
+	}
+	open := false
+	for _, e := range r.execs {
+		open = open || e.open
+	}
+	for _, t := range r.thresholds {
+		if t.k.Metric == "dropped_iterations" {
+			return nil
+		}
+	}
+	if !open {
+		return nil
+	}
+	expr := "share<=" + strconv.FormatFloat(max(r.cfg.MaxDroppedShare, 0), 'g', -1, 64)
+	e, err := model.ParseThreshold(expr)
+	if err != nil {
+		return fmt.Errorf("the limit on dropped iterations: %w", err)
+	}
+	r.thresholds = append(r.thresholds, &thresholdRT{
+		key:     "dropped_iterations",
+		k:       model.ThresholdKey{Metric: "dropped_iterations"},
+		t:       model.Threshold{Expr: expr},
+		expr:    e,
+		builtin: true,
+	})
 	return nil
 }
 
@@ -150,19 +187,25 @@ func (r *Runner) observe(t *thresholdRT, elapsed time.Duration) (float64, int64)
 		if !onlyTags(tags, "stage") {
 			return 0, 0
 		}
-		var n int64
+		var n, scheduled int64
 		for _, s := range r.stages {
 			if v, ok := tags["stage"]; ok && v != s.name {
 				continue
 			}
 			n += s.dropped.Load()
+			scheduled += s.scheduled.Load()
 		}
-		// Every scheduled iteration is a sample, dropped or not.
-		samples := n + r.nIter.Load()
-		if t.expr.Agg == "rate" {
-			return perSecond(n), samples
+		switch t.expr.Agg {
+		case "share":
+			if scheduled == 0 {
+				return 0, 0
+			}
+			return float64(n) / float64(scheduled), scheduled
+		case "rate":
+			// Every scheduled iteration is a sample, dropped or not.
+			return perSecond(n), n + r.nIter.Load()
 		}
-		return float64(n), samples
+		return float64(n), n + r.nIter.Load()
 	}
 	return 0, 0
 }
@@ -296,6 +339,7 @@ func (r *Runner) evalThresholds(elapsed time.Duration, aborted *thresholdRT) []m
 			Passed:      pass && t != aborted,
 			AbortOnFail: t.t.AbortOnFail,
 			Aborted:     t == aborted,
+			Default:     t.builtin,
 			Aggregate:   agg,
 		})
 	}

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
@@ -32,6 +35,17 @@ type vu struct {
 	timer  *time.Timer
 	// hc is the VU's own connection to a plain-HTTP target.
 	hc *h1conn
+	// corr receives the schedule-corrected latencies of the running
+	// open-model iteration; corrShift is added to its first request: the
+	// wait since the older iteration its slot serves was due.
+	corr      *corrHist
+	corrShift time.Duration
+	// sentAt is when the request in flight started, in nanoseconds since
+	// the run's start (0 when none is), for the live count of overdue
+	// requests.
+	sentAt atomic.Int64
+	// failStreak counts consecutive failures to connect, for the backoff.
+	failStreak int
 }
 
 // newVU makes a VU whose random numbers are seeded from the run id, the
@@ -42,6 +56,9 @@ func (r *Runner) newVU(e *execRT) *vu {
 	_, _ = h.Write([]byte(r.cfg.RunID))
 	_, _ = h.Write([]byte{byte(r.cfg.Shard.Index), byte(r.cfg.Shard.Index >> 8)})
 	v := &vu{id: id, r: r, rng: rand.New(rand.NewPCG(h.Sum64(), uint64(id)))}
+	r.vusMu.Lock()
+	r.allVUs = append(r.allVUs, v)
+	r.vusMu.Unlock()
 	for _, nt := range r.varTmpls {
 		if val, err := nt.t.value(v); err == nil {
 			v.setVar(nt.name, val)
@@ -136,9 +153,15 @@ type result struct {
 	err   error
 }
 
-// errInterrupted marks a request cancelled because the run or the VU was
-// stopped; it is not counted.
+// errInterrupted marks a request cancelled before it was sent because the
+// run or the VU was stopped; it is not counted.
 var errInterrupted = errors.New("interrupted")
+
+// errCutShort marks a request that was sent and still had no response when
+// the run or the VU stopped waiting for it. It is counted as a failed
+// request whose duration is the time it was in flight, so that a run
+// against a server that never answers does not end with no requests.
+var errCutShort = errors.New("no response before the run stopped waiting (interrupted in flight)")
 
 // step sends one request, retries it once after a new login when the
 // response asks for one, and records captures and checks. It returns false
@@ -150,6 +173,10 @@ func (v *vu) step(ctx context.Context, e *execRT, s *stepRT, intended time.Time)
 	if res.err == errInterrupted {
 		return false
 	}
+	if res.err == errCutShort {
+		v.record(s, st, res)
+		return false
+	}
 	if a := r.auth; a != nil && s != a.step && res.status > 0 && a.refresh(res.status) {
 		v.record(s, st, res)
 		v.release(&res)
@@ -159,13 +186,56 @@ func (v *vu) step(ctx context.Context, e *execRT, s *stepRT, intended time.Time)
 		if res.err == errInterrupted {
 			return false
 		}
+		if res.err == errCutShort {
+			v.record(s, st, res)
+			return false
+		}
 	}
 	v.record(s, st, res)
 	if len(s.captures) > 0 || len(s.checks) > 0 {
 		v.inspect(s, st, &res)
 	}
 	v.release(&res)
+	if res.status == statusError && isConnectError(res.err) {
+		return v.backoff(ctx)
+	}
+	if res.status > 0 {
+		v.failStreak = 0
+	}
 	return true
+}
+
+// Backoff after a failure to connect: the first wait is about
+// backoffBase, each further consecutive failure doubles it up to
+// backoffMax, and each wait is drawn from [d/2, d) so that VUs do not retry
+// in step. A VU against a port that refuses connections thus makes a few
+// attempts a second instead of tens of thousands.
+const (
+	backoffBase = 10 * time.Millisecond
+	backoffMax  = time.Second
+)
+
+// backoff waits after a failure to connect; false when the run was
+// interrupted meanwhile.
+func (v *vu) backoff(ctx context.Context) bool {
+	d := backoffMax
+	if v.failStreak < 7 {
+		d = min(backoffMax, backoffBase<<v.failStreak)
+	}
+	v.failStreak++
+	d = d/2 + time.Duration(v.rng.Int64N(int64(d/2)))
+	return v.sleep(ctx, d)
+}
+
+// isConnectError says whether a request failed because no connection to
+// the target could be made (refused, unreachable, no route, DNS).
+func isConnectError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 func (v *vu) release(res *result) {
@@ -185,6 +255,10 @@ func (v *vu) record(s *stepRT, st *stageRT, res result) {
 		so.hist.Observe(res.dur.Seconds())
 	}
 	o.cell.record(us, res.timed)
+	if v.corr != nil && res.timed {
+		v.corr.record(res.dur+v.corrShift, false)
+		v.corrShift = 0
+	}
 	failed := isFailure(res.status)
 	r.win.record(us, res.timed, failed)
 	r.nReq.Add(1)
@@ -287,7 +361,9 @@ func (v *vu) send(ctx context.Context, s *stepRT, intended time.Time) result {
 	if start.IsZero() {
 		start = time.Now()
 	}
+	v.sentAt.Store(max(1, int64(start.Sub(v.r.startMono))))
 	res := v.sendStd(ctx, s, u, s.method, body)
+	v.sentAt.Store(0)
 	res.dur = time.Since(start)
 	return res
 }
@@ -328,24 +404,29 @@ func (v *vu) sendStd(ctx context.Context, s *stepRT, u *url.URL, method string, 
 	resp, err := r.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return result{err: errInterrupted}
+			return result{status: statusError, timed: true, err: errCutShort}
 		}
 		return result{status: statusError, timed: true, err: unwrapURLError(err)}
 	}
 	var rb *bytes.Buffer
+	var n int64
+	lr := io.LimitReader(resp.Body, r.maxBody+1)
 	if s.needBody {
 		rb = getBuf()
-		_, err = rb.ReadFrom(resp.Body)
+		n, err = rb.ReadFrom(lr)
 	} else {
-		_, err = io.Copy(io.Discard, resp.Body)
+		n, err = io.Copy(io.Discard, lr)
 	}
 	resp.Body.Close()
+	if err == nil && n > r.maxBody {
+		err = fmt.Errorf("%w: more than the %d bytes allowed", ErrBodyTooLarge, r.maxBody)
+	}
 	if err != nil {
 		if rb != nil {
 			putBuf(rb)
 		}
 		if ctx.Err() != nil {
-			return result{err: errInterrupted}
+			return result{status: statusError, timed: true, err: errCutShort}
 		}
 		return result{status: statusError, timed: true, err: unwrapURLError(err)}
 	}
@@ -411,7 +492,11 @@ func (v *vu) build(ctx context.Context, s *stepRT, u *url.URL, method string, bo
 
 // think pauses after a step; false when the run was interrupted meanwhile.
 func (v *vu) think(ctx context.Context, t *model.Think) bool {
-	d := sampleThink(t, v.rng)
+	return v.sleep(ctx, sampleThink(t, v.rng))
+}
+
+// sleep waits for d; false when the run was interrupted meanwhile.
+func (v *vu) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}

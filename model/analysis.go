@@ -86,6 +86,12 @@ const (
 	// ReasonThroughputPeak: the USL fit of throughput against concurrency
 	// peaks inside the tested range.
 	ReasonThroughputPeak = "throughput_peak"
+	// ReasonSaturation: throughput stopped rising while load kept rising —
+	// a plateau in successful throughput as VUs (or requests in flight)
+	// grew, or, in an open-model run, achieved throughput falling behind
+	// the offered arrival rate. The breaking point is where the plateau
+	// begins and its RPS is the plateau's level: the capacity.
+	ReasonSaturation = "saturation"
 	// ReasonRetrograde: throughput fell while load kept rising.
 	ReasonRetrograde = "retrograde"
 )
@@ -124,6 +130,10 @@ type Analysis struct {
 	LoadSource string `json:"load_source,omitempty"`
 	// SLO holds the criteria the breaking point was judged by.
 	SLO SLO `json:"slo"`
+	// Options are the settings the analysis ran with, so that the planner
+	// and later readers judge by the same limits; null in documents written
+	// before they were recorded.
+	Options *AnalysisOptions `json:"options"`
 	// Stages is the stage table computed from the metrics, in the shape of
 	// run.json's stages; Total covers the whole window.
 	Stages []StageStats `json:"stages"`
@@ -143,8 +153,11 @@ type Analysis struct {
 	// BreakingPoints lists each criterion that was met, separately, with
 	// its evidence, earliest by load first.
 	BreakingPoints []BreakingPoint `json:"breaking_points"`
-	// Verdict says in one sentence where the system breaks and why, or that
-	// it did not break and how far the USL extrapolates.
+	// Verdict says where the system breaks and why, or that it did not
+	// break and how far the test went. Its first line is the breaking point
+	// (where throughput stopped scaling, or the criterion met first);
+	// further lines, separated by "\n", name the other criteria and say
+	// when the signals disagree.
 	Verdict string `json:"verdict"`
 	// USL is the fit of throughput against concurrency; null when it could
 	// not be fitted (USLError says why).
@@ -185,14 +198,45 @@ type SLO struct {
 	MaxErrorRate float64 `json:"max_error_rate" yaml:"max_error_rate"`
 }
 
+// AnalysisOptions are the settings an analysis ran with.
+type AnalysisOptions struct {
+	// SLOP95Ms is the p95 latency limit in milliseconds.
+	SLOP95Ms float64 `json:"slo_p95_ms"`
+	// MaxErrorRate is the error-rate limit (a fraction).
+	MaxErrorRate float64 `json:"max_error_rate"`
+	// SaturationUtilization is the share of its limit (a fraction) at which
+	// a resource counts as saturated.
+	SaturationUtilization float64 `json:"saturation_utilization"`
+	// SaturationFloors are the smallest queueing growth, per resource kind
+	// in the family's saturation unit, that counts as saturating.
+	SaturationFloors map[string]float64 `json:"saturation_floors,omitempty"`
+	// StepMs is the resolution of the load series in milliseconds.
+	StepMs float64 `json:"step_ms"`
+	// TrendAlpha is the significance level of trend tests.
+	TrendAlpha float64 `json:"trend_alpha"`
+	// SoakMinDurationMs is the shortest constant-load stage checked for
+	// drift, in milliseconds.
+	SoakMinDurationMs float64 `json:"soak_min_duration_ms"`
+	// SlowestEndpoints is how many endpoints were attributed.
+	SlowestEndpoints int `json:"slowest_endpoints"`
+}
+
 // BreakingPoint is the load at which one criterion was first met.
 type BreakingPoint struct {
-	// Reason is latency_slo, error_rate, throughput_peak or retrograde.
+	// Reason is latency_slo, error_rate, throughput_peak, saturation or
+	// retrograde.
 	Reason string `json:"reason"`
 	// VUs and RPS are the load at the breaking point, interpolated between
-	// samples. RPS is completed requests per second.
+	// samples. RPS is successful requests per second (goodput): the
+	// capacity the point stands for. For saturation it is the plateau's
+	// level, for an open-model overload the rate actually carried.
 	VUs float64 `json:"vus"`
 	RPS float64 `json:"rps"`
+	// RPSUncertainty is the half-width of an approximate 95% interval of
+	// RPS in requests/s, from the scatter of the points around the
+	// breaking point (and, for a plateau, a seeded bootstrap over the
+	// intervals); 0 when it could not be estimated.
+	RPSUncertainty float64 `json:"rps_uncertainty"`
 	// TargetRate is the offered arrival rate (open model), iterations/s.
 	TargetRate float64 `json:"target_rate,omitempty"`
 	// Concurrency is USL's N at the point (VUs or in-flight requests).
@@ -237,6 +281,38 @@ type Bottleneck struct {
 	// LookedFor lists, when the resource is unknown, the metric families
 	// that were looked for; add an exporter for one of them.
 	LookedFor []string `json:"looked_for,omitempty"`
+	// Contender is the kind of another resource that saturated together
+	// with the bottleneck, so that the evidence favours the bottleneck
+	// without ruling the contender out; ContenderName is its human name.
+	Contender     string `json:"contender,omitempty"`
+	ContenderName string `json:"contender_name,omitempty"`
+	// Experiment is a short run that would tell the bottleneck from its
+	// contender; null when there is no contender.
+	Experiment *Experiment `json:"experiment,omitempty"`
+}
+
+// Experiment is a short load run that separates two suspects: change one
+// resource and see whether throughput moves.
+type Experiment struct {
+	// Resource is the kind to change and ResourceName its human name.
+	Resource     string `json:"resource"`
+	ResourceName string `json:"resource_name"`
+	// From and To are its limit before and during the experiment, in Unit;
+	// 0 when the change is not a number (e.g. "move the database off the host").
+	From float64 `json:"from,omitempty"`
+	To   float64 `json:"to,omitempty"`
+	Unit string  `json:"unit,omitempty"`
+	// Change says what to do, e.g. "raise the DB connection pool from 4 to
+	// 8 connections".
+	Change string `json:"change"`
+	// AtRPS is the load to repeat, in requests/s: the bottleneck's
+	// saturation point, where the two suspects part.
+	AtRPS float64 `json:"at_rps,omitempty"`
+	// IfMoves and IfFlat say what each outcome means.
+	IfMoves string `json:"if_moves"`
+	IfFlat  string `json:"if_flat"`
+	// Text is the whole experiment in one sentence.
+	Text string `json:"text"`
 }
 
 // ResourceAnalysis is one detected resource aligned to load.
@@ -258,8 +334,20 @@ type ResourceAnalysis struct {
 	SaturatedAtRPS *float64   `json:"saturated_at_rps"`
 	SaturatedAtVUs *float64   `json:"saturated_at_vus"`
 	SaturatedAt    *time.Time `json:"saturated_at,omitempty"`
-	// Limit is the resource's limit in Unit (the largest seen); 0 when unknown.
-	Limit float64 `json:"limit,omitempty"`
+	// NotLimiting is true for a resource that saturated while goodput kept
+	// rising significantly at higher load: "saturated, not limiting yet".
+	// Such a resource is not blamed for the breaking point.
+	// GoodputAtSaturationRPS is the goodput (successful requests/s) where
+	// it was full and GoodputAfterRPS the highest goodput reached beyond
+	// that load; both null when it did not saturate.
+	NotLimiting            bool     `json:"not_limiting"`
+	GoodputAtSaturationRPS *float64 `json:"goodput_at_saturation_rps,omitempty"`
+	GoodputAfterRPS        *float64 `json:"goodput_after_rps,omitempty"`
+	// Limit is the resource's limit in Unit (the largest seen); 0 when
+	// unknown. LimitSource says where it comes from, e.g. "GOMAXPROCS
+	// (go_sched_gomaxprocs_threads)" or "configured".
+	Limit       float64 `json:"limit,omitempty"`
+	LimitSource string  `json:"limit_source,omitempty"`
 	// UtilizationAtBreak is usage/limit at the breaking point; null when
 	// nothing broke or the resource has no limit. UtilizationAtPeak is the
 	// same at the highest tested load; MaxUtilization the largest seen.
@@ -336,7 +424,12 @@ type EndpointAttribution struct {
 // growth, pools filling, errors appearing late) and data problems.
 type Warning struct {
 	// Kind is latency_drift, memory_growth, usage_drift, saturation_drift,
-	// late_errors, missing_shards, load_below_plan, few_points or excursion.
+	// late_errors, missing_shards, load_below_plan, few_points, excursion,
+	// poor_fit (a fitted model describes the points badly),
+	// signals_disagree (e.g. throughput flat but no resource saturated, or
+	// a saturated resource while throughput still rises) or
+	// host_cpu_contention (the host's CPU is saturated while the service's
+	// own processes are not).
 	Kind     string `json:"kind"`
 	Stage    string `json:"stage,omitempty"`
 	Resource string `json:"resource,omitempty"`

@@ -24,8 +24,13 @@ const (
 	// KindRedisPool is an application's Redis client connection pool
 	// (go-redis).
 	KindRedisPool = "redis_pool"
-	// KindCPU is CPU time against the cores the system may use.
+	// KindCPU is the service's own CPU time (its processes or containers)
+	// against the cores it may use.
 	KindCPU = "cpu"
+	// KindHostCPU is the whole machine's CPU (node_exporter, cAdvisor's
+	// root cgroup) against its cores: busy when anything on the host uses
+	// the CPU, such as a database sharing the machine with the service.
+	KindHostCPU = "host_cpu"
 	// KindMemory is resident memory against the memory limit.
 	KindMemory = "memory"
 	// KindHTTPInflight is the number of requests the HTTP server is serving
@@ -38,7 +43,7 @@ const (
 // Kinds lists the built-in resource kinds in the catalog's order.
 var Kinds = []string{
 	KindDBPool, KindDBServerConnections, KindRedis, KindRedisPool,
-	KindCPU, KindMemory, KindHTTPInflight, KindGoRuntime,
+	KindCPU, KindHostCPU, KindMemory, KindHTTPInflight, KindGoRuntime,
 }
 
 // KindPattern is what a resource kind or a family name must look like.
@@ -90,6 +95,10 @@ type MetricFamily struct {
 	// Limit is how much of the resource there is, in Unit. Empty when the
 	// resource has no fixed limit (in-flight requests, goroutines).
 	Limit string `json:"limit,omitempty" yaml:"limit,omitempty"`
+	// LimitSource says where Limit comes from, e.g. "container CPU quota
+	// (cAdvisor)"; analyses and `headroom resources` repeat it. Empty
+	// means "catalog".
+	LimitSource string `json:"limit_source,omitempty" yaml:"limitSource,omitempty"`
 	// LimitFallbacks are tried in order when Limit returns no series in
 	// the window, e.g. machine cores when there is no container quota.
 	LimitFallbacks []LimitFallback `json:"limit_fallbacks,omitempty" yaml:"limitFallbacks,omitempty"`
@@ -339,6 +348,9 @@ type ResourceSeries struct {
 	// Unit is the unit of Usage and Limit; Utilization is a fraction (0–1).
 	Unit           string `json:"unit,omitempty"`
 	SaturationUnit string `json:"saturation_unit,omitempty"`
+	// LimitSource says where the limit comes from (see
+	// collector.Detected.LimitSource); empty when there is none.
+	LimitSource string `json:"limit_source,omitempty"`
 	// Times is the grid: Start, Start+Step, … up to the window's end.
 	Times  []time.Time `json:"times"`
 	StepMs float64     `json:"step_ms"`

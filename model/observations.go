@@ -146,6 +146,9 @@ type LoadPoint struct {
 	// InFlight is the mean number of requests in flight (Little's law:
 	// RPS × mean latency), the concurrency of open-model runs.
 	InFlight float64 `json:"in_flight"`
+	// DroppedRate is the open-model iterations per second the runner could
+	// not start (no free VU): a sign that the offered rate is not carried.
+	DroppedRate float64 `json:"dropped_rate,omitempty"`
 }
 
 // EndpointSeries is one endpoint's load over time.
@@ -161,8 +164,11 @@ type ResourceObservation struct {
 	Family string `json:"family"`
 	Unit   string `json:"unit,omitempty"`
 	// SaturationUnit describes Saturation, e.g. "seconds waited per second".
-	SaturationUnit string          `json:"saturation_unit,omitempty"`
-	Points         []ResourcePoint `json:"points"`
+	SaturationUnit string `json:"saturation_unit,omitempty"`
+	// LimitSource says where the limit comes from: "catalog", a source
+	// such as "GOMAXPROCS (go_sched_gomaxprocs_threads)", or "configured".
+	LimitSource string          `json:"limit_source,omitempty"`
+	Points      []ResourcePoint `json:"points"`
 }
 
 // ResourcePoint is a resource at one instant. Limit is 0 when unknown;
@@ -184,4 +190,11 @@ type MissingResource struct {
 	Kind      string   `json:"kind"`
 	Name      string   `json:"name"`
 	LookedFor []string `json:"looked_for"`
+	// Candidates are metric names seen in the window that look like this
+	// kind of resource (pools, connections, CPU, queues) but that no
+	// family of the catalog reads, e.g. "shop_db_connections_in_use".
+	Candidates []string `json:"candidates,omitempty"`
+	// CatalogSnippet is a --catalog file that would declare the
+	// candidates as a family of this kind; empty without candidates.
+	CatalogSnippet string `json:"catalog_snippet,omitempty"`
 }

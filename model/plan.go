@@ -828,6 +828,12 @@ type PlanMeasured struct {
 	Bottleneck     string  `json:"bottleneck"`
 	BottleneckName string  `json:"bottleneck_name,omitempty"`
 	SaturatedAtRPS float64 `json:"saturated_at_rps,omitempty"`
+	// BottleneckContender names another resource that saturated with the
+	// bottleneck (its human name, e.g. "DB connection pool"), and
+	// BottleneckExperiment is the short run that tells the two apart (the
+	// analysis's); empty when the bottleneck had no rival.
+	BottleneckContender  string      `json:"bottleneck_contender,omitempty"`
+	BottleneckExperiment *Experiment `json:"bottleneck_experiment,omitempty"`
 	// TestedPods and PerPodRPS: capacity per pod = CapacityRPS / TestedPods
 	// for an application-bound system.
 	TestedPods int     `json:"tested_pods"`

@@ -36,6 +36,12 @@ type Run struct {
 	// DroppedIterations counts open-model iterations that could not start
 	// because every VU up to maxVUs was busy.
 	DroppedIterations int64 `json:"dropped_iterations"`
+	// DroppedShare is DroppedIterations over every scheduled iteration.
+	DroppedShare float64 `json:"dropped_share,omitempty"`
+	// Warnings say in a sentence each what makes the figures less than they
+	// seem: dropped iterations, a VU cap that bound, requests that never
+	// got a response.
+	Warnings []string `json:"warnings,omitempty"`
 	// SchedulingLag is how late open-model iterations started against their
 	// schedule (absent for closed-model runs).
 	SchedulingLag *LagStats `json:"scheduling_lag,omitempty"`
@@ -96,9 +102,40 @@ type StageStats struct {
 	Status            map[string]int64 `json:"status,omitempty"`
 	Iterations        int64            `json:"iterations"`
 	DroppedIterations int64            `json:"dropped_iterations,omitempty"`
-	ChecksPassed      int64            `json:"checks_passed"`
-	ChecksFailed      int64            `json:"checks_failed"`
-	Endpoints         []EndpointStats  `json:"endpoints,omitempty"`
+	// DroppedShare is DroppedIterations over the iterations the schedule
+	// asked for (open model): the part of the offered load that never ran,
+	// and that the latency figures above therefore do not describe.
+	DroppedShare float64 `json:"dropped_share,omitempty"`
+	// ScheduleCorrected is the latency view of the open model as wrk2
+	// measures it: every scheduled iteration, dropped ones included, as if
+	// it had waited for the next free VU. Absent without open-model stages.
+	ScheduleCorrected *CorrectedLatency `json:"schedule_corrected,omitempty"`
+	ChecksPassed      int64             `json:"checks_passed"`
+	ChecksFailed      int64             `json:"checks_failed"`
+	Endpoints         []EndpointStats   `json:"endpoints,omitempty"`
+}
+
+// CorrectedLatency is the schedule-corrected latency view of an open-model
+// stage. The figures of StageStats (P50Ms…MaxMs) are the "as sent" view:
+// each request that ran, its first one timed from the iteration's
+// scheduled start. Iterations dropped because every VU was busy are not in
+// that view. Here every scheduled iteration is served in schedule order by
+// the next VU that became free, the way wrk2 queues requests behind busy
+// connections: the first request of an iteration that ran in a later slot
+// carries the wait since the older iteration's scheduled start, and
+// iterations still waiting at the end are estimated from the rate VUs
+// became free at the end and the recent service time.
+type CorrectedLatency struct {
+	P50Ms float64 `json:"p50_ms"`
+	P90Ms float64 `json:"p90_ms"`
+	P95Ms float64 `json:"p95_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+	// Requests is how many request latencies the view holds; Estimated how
+	// many of them belong to iterations that had not been served when the
+	// run ended and so are estimates.
+	Requests  int64 `json:"requests"`
+	Estimated int64 `json:"estimated,omitempty"`
 }
 
 // DurationMs is the stage's length in milliseconds.
@@ -158,6 +195,10 @@ type ThresholdResult struct {
 	AbortOnFail bool    `json:"abort_on_fail,omitempty"`
 	// Aborted is true on the threshold that stopped the run.
 	Aborted bool `json:"aborted,omitempty"`
+	// Default is true on the limit headroom applies by itself (the share of
+	// dropped iterations of an open-model run), rather than one the
+	// scenario or a flag set.
+	Default bool `json:"default,omitempty"`
 	// Aggregate is true when Observed is over every shard of a sharded run,
 	// read from the metrics backend, rather than this runner's own requests.
 	Aggregate bool `json:"aggregate,omitempty"`
@@ -171,6 +212,12 @@ func (r *Run) Passed() bool {
 		}
 	}
 	return true
+}
+
+// Unreachable reports whether the run sent requests and not one of them got
+// an HTTP response: the target is down or refuses connections.
+func (r *Run) Unreachable() bool {
+	return r.Total.Requests > 0 && r.Total.Status["error"] == r.Total.Requests
 }
 
 // LagStats summarises scheduling lag in milliseconds.

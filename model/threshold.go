@@ -14,12 +14,12 @@ var ThresholdMetrics = map[string]string{
 	"http_reqs":          "requests: count, rate (per second)",
 	"checks":             "fraction of checks that passed: rate",
 	"iteration_duration": "iteration duration in ms: p(N), avg, min, max, med",
-	"dropped_iterations": "iterations that could not start: count, rate",
+	"dropped_iterations": "iterations that could not start: count, rate (per second), share (of scheduled iterations)",
 }
 
 // ThresholdExpr is a parsed threshold such as "p(95)<800".
 type ThresholdExpr struct {
-	// Agg is p, avg, min, max, med, rate or count.
+	// Agg is p, avg, min, max, med, rate, count or share.
 	Agg string
 	// Quantile is set for p(N): 0.95 for p(95).
 	Quantile float64
@@ -61,13 +61,13 @@ func ParseThreshold(s string) (ThresholdExpr, error) {
 			return e, fmt.Errorf("threshold %q: percentile %q must be a number from 0 to 100", s, agg)
 		}
 		e.Agg, e.Quantile = "p", q/100
-	case agg == "avg", agg == "min", agg == "max", agg == "med", agg == "rate", agg == "count":
+	case agg == "avg", agg == "min", agg == "max", agg == "med", agg == "rate", agg == "count", agg == "share":
 		e.Agg = agg
 		if agg == "med" {
 			e.Agg, e.Quantile = "p", 0.5
 		}
 	default:
-		return e, fmt.Errorf("threshold %q: unknown aggregation %q; expected p(N), avg, min, max, med, rate or count", s, agg)
+		return e, fmt.Errorf("threshold %q: unknown aggregation %q; expected p(N), avg, min, max, med, rate, count or share", s, agg)
 	}
 	return e, nil
 }
@@ -173,8 +173,10 @@ func AggsFor(metric string) []string {
 		return []string{"p", "avg", "min", "max"}
 	case "http_req_failed", "errors", "checks":
 		return []string{"rate"}
-	case "http_reqs", "dropped_iterations":
+	case "http_reqs":
 		return []string{"count", "rate"}
+	case "dropped_iterations":
+		return []string{"count", "rate", "share"}
 	}
 	return nil
 }

@@ -46,7 +46,8 @@ func launchAnalysis() *model.Analysis {
 	}
 	return &model.Analysis{
 		RunID: "run-launch", Scenario: "checkout", LoadModel: model.LoadClosed,
-		SLO: model.SLO{P95Ms: 800, MaxErrorRate: 0.05},
+		SLO:     model.SLO{P95Ms: 800, MaxErrorRate: 0.05},
+		Options: &model.AnalysisOptions{SLOP95Ms: 800, MaxErrorRate: 0.05, SaturationUtilization: 0.9, StepMs: 5000},
 		Stages: []model.StageStats{
 			stage("warmup", 0, 20, 100, 120, 0),
 			stage("stage-2", 1, 50, 250, 150, 0),

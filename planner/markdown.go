@@ -53,6 +53,9 @@ func Markdown(p *model.Plan) []byte {
 			line += fmt.Sprintf(", saturated at %s RPS", rps(m.SaturatedAtRPS))
 		}
 		w("%s.\n", line)
+		if e := m.BottleneckExperiment; e != nil {
+			w("- %s saturated with it; before relying on this plan, %s.\n", orName(m.BottleneckContender, e.ResourceName), e.Text)
+		}
 	}
 	var facts []string
 	if m.ConnectionHoldMs > 0 {
@@ -142,6 +145,8 @@ func reasonText(r string) string {
 		return "throughput peaked"
 	case model.ReasonRetrograde:
 		return "throughput fell as load rose"
+	case model.ReasonSaturation:
+		return "throughput stopped rising as load rose (saturation)"
 	case "":
 		return "reason not given"
 	}

@@ -110,6 +110,11 @@ type planning struct {
 	// Target.
 	target, required, targetPeak, headroom float64
 	slo                                    model.SLO
+	// satUtil is the utilization at which the analysis called a resource
+	// saturated, from its options; pending holds assumptions made before
+	// the plan document exists.
+	satUtil float64
+	pending []string
 
 	// Measured (tested environment).
 	capRPS         float64
@@ -235,12 +240,30 @@ func (p *planning) setTarget(t Target) error {
 	p.required = p.target * (1 + p.headroom)
 	p.targetPeak = base.PeakRPS * p.target / base.RPS
 
+	// The analysis records the options it judged by; older documents only
+	// their SLO, and the defaults are assumed (and said) when neither is
+	// there.
 	p.slo = p.a.SLO
+	p.satUtil = analyzer.DefaultSaturationUtilization
+	if o := p.a.Options; o != nil {
+		if o.SLOP95Ms > 0 {
+			p.slo.P95Ms = o.SLOP95Ms
+		}
+		if o.MaxErrorRate > 0 {
+			p.slo.MaxErrorRate = o.MaxErrorRate
+		}
+		if o.SaturationUtilization > 0 && o.SaturationUtilization <= 1 {
+			p.satUtil = o.SaturationUtilization
+		}
+	} else {
+		p.pending = append(p.pending, fmt.Sprintf("The analysis does not record the options it used; a resource is taken as saturated at %s of its limit, the analyzer's default.", pct(p.satUtil)))
+	}
 	if t.SLOP95 > 0 {
 		p.slo.P95Ms = float64(t.SLOP95) / float64(time.Millisecond)
 	}
 	if p.slo.P95Ms <= 0 {
 		p.slo.P95Ms = float64(analyzer.DefaultSLOP95) / float64(time.Millisecond)
+		p.pending = append(p.pending, fmt.Sprintf("Neither the plan nor the analysis gives a p95 SLO; %s ms, the analyzer's default, is assumed.", num(p.slo.P95Ms)))
 	}
 	if t.MaxErrorRate < 0 || t.MaxErrorRate > 1 {
 		return fmt.Errorf("%w: max error rate %v: expected a fraction between 0 and 1, such as 0.05", ErrBadInput, t.MaxErrorRate)
@@ -250,6 +273,7 @@ func (p *planning) setTarget(t Target) error {
 	}
 	if p.slo.MaxErrorRate <= 0 {
 		p.slo.MaxErrorRate = analyzer.DefaultMaxErrorRate
+		p.pending = append(p.pending, fmt.Sprintf("Neither the plan nor the analysis gives an error-rate limit; %s, the analyzer's default, is assumed.", pct(p.slo.MaxErrorRate)))
 	}
 	return nil
 }
@@ -337,6 +361,7 @@ func bottleneckClass(kind string) string {
 
 func (p *planning) measure() error {
 	a, m := p.a, &p.out.Measured
+	p.out.Assumptions = append(p.out.Assumptions, p.pending...)
 	p.bottleneck = a.Bottleneck.Resource
 	if p.bottleneck == "" {
 		if a.BreakingPoint != nil {
@@ -346,6 +371,11 @@ func (p *planning) measure() error {
 		}
 	}
 	m.Bottleneck, m.BottleneckName = p.bottleneck, a.Bottleneck.Name
+	m.BottleneckContender = orName(a.Bottleneck.ContenderName, a.Bottleneck.Contender)
+	if e := a.Bottleneck.Experiment; e != nil {
+		c := *e
+		m.BottleneckExperiment = &c
+	}
 	if a.Bottleneck.SaturatedAtRPS != nil {
 		m.SaturatedAtRPS = *a.Bottleneck.SaturatedAtRPS
 	}
@@ -481,9 +511,9 @@ func (p *planning) measureHold() {
 	}
 	var ests []estimate
 	if r.SaturatedAtRPS != nil && *r.SaturatedAtRPS > 0 && strings.Contains(r.SaturatedBy, model.SaturatedByUtilization) {
-		inUse := analyzer.DefaultSaturationUtilization * total
+		inUse := p.satUtil * total
 		ests = append(ests, estimate{inUse / *r.SaturatedAtRPS, fmt.Sprintf("the pool reached %s utilization (%s of %s connections) at %s RPS",
-			pct(analyzer.DefaultSaturationUtilization), num(inUse), num(total), rps(*r.SaturatedAtRPS))})
+			pct(p.satUtil), num(inUse), num(total), rps(*r.SaturatedAtRPS))})
 	}
 	if r.UtilizationAtBreak != nil && p.a.BreakingPoint != nil && p.a.BreakingPoint.RPS > 0 {
 		inUse := *r.UtilizationAtBreak * total
@@ -630,7 +660,7 @@ func (p *planning) dbCapacity(class string) float64 {
 	}
 	c := math.Inf(1)
 	if u, ok := p.dbCPUAt(1, class); ok && u > 0 {
-		c = analyzer.DefaultSaturationUtilization / u
+		c = p.satUtil / u
 	}
 	if p.db.boundRPS > 0 && p.db.testedVCPU > 0 {
 		if v := p.dbVCPU(class); v > 0 {
@@ -654,7 +684,7 @@ func (p *planning) cacheCapacity(nodes int) float64 {
 		return math.Inf(1)
 	}
 	if u, ok := p.cacheUtilAt(1, nodes); ok && u > 0 {
-		return analyzer.DefaultSaturationUtilization / u
+		return p.satUtil / u
 	}
 	if p.cache.boundRPS > 0 && p.cache.testedNodes > 0 {
 		return p.cache.boundRPS * float64(nodes) / float64(p.cache.testedNodes)

@@ -77,6 +77,31 @@ func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 // TestTheLaunchStoryRaisesThePoolScalesPodsUpgradesTheDatabaseAndSuggestsAReplica
 // is the golden case: break at 520 RPS on 3 pods, pool of 20
 // exhausted at 380 RPS, baseline 180 RPS, target 3×.
+// TestThePlanJudgesByTheAnalysisOptions: the saturation threshold and the
+// SLO come from the options analysis.json records, and an analysis
+// without them gets the analyzer's defaults with the assumption said.
+func TestThePlanJudgesByTheAnalysisOptions(t *testing.T) {
+	a := launchAnalysis()
+	a.SLO = model.SLO{}
+	a.Options = &model.AnalysisOptions{SLOP95Ms: 500, MaxErrorRate: 0.02, SaturationUtilization: 0.8}
+	p := mustBuild(t, Input{Analysis: a, Topology: launchTopology(), Target: Target{Multiplier: 3}})
+	if p.Target.SLO.P95Ms != 500 || p.Target.SLO.MaxErrorRate != 0.02 {
+		t.Errorf("SLO = %+v, want the analysis' 500 ms and 2%%", p.Target.SLO)
+	}
+	// Little's law at the recorded threshold: 48 of 60 connections (80%)
+	// at 380 RPS.
+	if !near(p.Measured.ConnectionHoldMs, 48.0/380*1000, 1e-6) {
+		t.Errorf("hold = %v ms, want %v", p.Measured.ConnectionHoldMs, 48.0/380*1000)
+	}
+
+	old := launchAnalysis()
+	old.Options = nil
+	p = mustBuild(t, Input{Analysis: old, Topology: launchTopology(), Target: Target{Multiplier: 3}})
+	if !strings.Contains(strings.Join(p.Assumptions, "\n"), "does not record the options it used; a resource is taken as saturated at 90% of its limit") {
+		t.Errorf("assumptions %q, want the assumed threshold said", p.Assumptions)
+	}
+}
+
 func TestTheLaunchStoryRaisesThePoolScalesPodsUpgradesTheDatabaseAndSuggestsAReplica(t *testing.T) {
 	p := mustBuild(t, Input{Analysis: launchAnalysis(), Topology: launchTopology(), Target: Target{Multiplier: 3}})
 

@@ -125,6 +125,12 @@ type Verification struct {
 	Smoke *model.Scenario
 	// Notes say what was assumed in building them.
 	Notes []string
+	// Experiment is the short run to make before the verification when the
+	// analysis could not tell the bottleneck from a contender (the plan's
+	// bottleneck_experiment); nil otherwise. A plan sized for the wrong
+	// resource fails its verification, so the suspects are told apart
+	// first.
+	Experiment *model.Experiment
 }
 
 // Verify writes the pre-launch verification test for a plan: 120% of the
@@ -147,6 +153,12 @@ func Verify(p *model.Plan, opts VerifyOptions) (*Verification, error) {
 		return nil, err
 	}
 	addThink(base, opts, v)
+	if e := p.Measured.BottleneckExperiment; e != nil {
+		c := *e
+		v.Experiment = &c
+		v.Notes = append(v.Notes, fmt.Sprintf("The analysis could not rule out %s as the bottleneck instead of %s. Before this verification, %s.",
+			orName(p.Measured.BottleneckContender, e.ResourceName), orName(p.Measured.BottleneckName, p.Measured.Bottleneck), e.Text))
+	}
 
 	lat := latencyEstimates(p)
 	k, meanIter, worstIter := iterationShape(base, lat, p.Target.SLO.P95Ms)
@@ -427,6 +439,11 @@ func VerifyReadme(p *model.Plan, v *Verification, files VerifyFiles) []byte {
 			w("- %s\n", n)
 		}
 		w("\n")
+	}
+	if e := v.Experiment; e != nil {
+		w("## First, tell the suspects apart\n\n")
+		w("The analysis favoured %s but could not rule out the other suspect. Make one short run first: %s. ", orName(p.Measured.BottleneckName, p.Measured.Bottleneck), e.Text)
+		w("Size the plan for the resource the run names, then verify it.\n\n")
 	}
 	w("## Run the verification\n\n")
 	w("Against an environment shaped like the plan's proposed topology (%d pods, DB pool %d", p.Proposed.API.Pods, p.Proposed.API.DBPoolSize)

@@ -195,3 +195,40 @@ func TestVerifyDoesNotModifyTheScenario(t *testing.T) {
 		t.Errorf("Verify modified the scenario:\n%s\n%s", before, after)
 	}
 }
+
+func TestVerifyCarriesTheExperimentThatSeparatesTwoSuspects(t *testing.T) {
+	a := launchAnalysis()
+	a.Bottleneck.Contender, a.Bottleneck.ContenderName = model.KindCPU, "CPU"
+	a.Bottleneck.Experiment = &model.Experiment{
+		Resource: model.KindDBPool, ResourceName: "DB connection pool", From: 20, To: 40, Unit: "connections", AtRPS: 480,
+		Change:  "raise the DB connection pool from 20 to 40 connections",
+		IfMoves: "DB connection pool was the limit after all, not CPU", IfFlat: "DB connection pool is a symptom and CPU is the limit",
+		Text: "raise the DB connection pool from 20 to 40 connections in a short run at about 480 RPS: if throughput rises, DB connection pool was the limit after all, not CPU; if it does not move, DB connection pool is a symptom and CPU is the limit",
+	}
+	p := mustBuild(t, Input{Analysis: a, Topology: launchTopology(), Target: Target{Multiplier: 3}})
+	if e := p.Measured.BottleneckExperiment; e == nil || e.Text != a.Bottleneck.Experiment.Text || p.Measured.BottleneckContender != "CPU" {
+		t.Fatalf("plan measured = %+v, want the analysis's experiment and contender", p.Measured)
+	}
+	v, err := Verify(p, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Experiment == nil || v.Experiment.From != 20 || v.Experiment.To != 40 {
+		t.Fatalf("verification experiment = %+v, want the pool from 20 to 40", v.Experiment)
+	}
+	if !strings.Contains(strings.Join(v.Notes, " "), "could not rule out CPU as the bottleneck instead of") {
+		t.Errorf("notes %q do not say which suspect is open", v.Notes)
+	}
+	readme := string(VerifyReadme(p, v, VerifyFiles{}))
+	if !strings.Contains(readme, "## First, tell the suspects apart") || !strings.Contains(readme, "raise the DB connection pool from 20 to 40 connections in a short run") {
+		t.Errorf("README lacks the experiment:\n%s", readme)
+	}
+	// A plan without a contender says nothing of it.
+	plain, err := Verify(launchPlan(t), VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Experiment != nil || strings.Contains(string(VerifyReadme(launchPlan(t), plain, VerifyFiles{})), "suspects") {
+		t.Errorf("a plan without a contender got an experiment: %+v", plain.Experiment)
+	}
+}

@@ -148,6 +148,8 @@ func reasonText(reason string) string {
 		return "throughput peaks (USL)"
 	case model.ReasonRetrograde:
 		return "throughput fell as load rose"
+	case model.ReasonSaturation:
+		return "throughput flat while load rose (saturation)"
 	}
 	return reason
 }

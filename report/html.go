@@ -215,7 +215,7 @@ h2 { font-size: 20px; margin: 0 0 12px; padding-bottom: 6px; border-bottom: 1px 
 .verdict.broke { border-left-color: var(--bad); }
 .verdict-label { margin: 0 0 4px; font-size: 12px; font-weight: 700; text-transform: uppercase; letter-spacing: .06em; color: var(--good); }
 .verdict.broke .verdict-label { color: var(--bad); }
-.verdict-text { margin: 0; font-size: 19px; line-height: 1.4; font-weight: 600; }
+.verdict-text { margin: 0; font-size: 19px; line-height: 1.4; font-weight: 600; white-space: pre-line; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin-bottom: 16px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; min-width: 0; overflow-wrap: break-word; }
 .card p { margin: 0; }

@@ -69,6 +69,7 @@ func ReadExpress(dir string) (*APIModel, error) {
 			return nil, fmt.Errorf("could not read Express sources %q: %w", dir, err)
 		}
 	}
+	p.readTSConfig()
 	return p.read()
 }
 
@@ -128,7 +129,10 @@ type jsImport struct {
 
 // jsProject is every parsed file of an application.
 type jsProject struct {
-	root     string
+	root string
+	// baseURL and aliases come from tsconfig.json.
+	baseURL  string
+	aliases  []tsAlias
 	files    []*jsFile
 	byPath   map[string]*jsFile
 	warnings []string
@@ -308,8 +312,21 @@ func (p *jsProject) indexStatement(f *jsFile, n *sitter.Node, exported bool) {
 		}
 		isDefault := false
 		for i := 0; i < int(n.ChildCount()); i++ {
-			if c := n.Child(i); !c.IsNamed() && c.Type() == "default" {
+			c := n.Child(i)
+			if !c.IsNamed() && c.Type() == "default" {
 				isDefault = true
+			}
+			// export = router: TypeScript's form of module.exports.
+			if !c.IsNamed() && c.Type() == "=" && i+1 < int(n.ChildCount()) {
+				if v := n.Child(i + 1); v.IsNamed() {
+					if v.Type() == "identifier" {
+						f.exports["default"] = f.text(v)
+					} else {
+						f.decls["\x00default"] = v
+						f.exports["default"] = "\x00default"
+					}
+					return
+				}
 			}
 		}
 		if v := n.ChildByFieldName("value"); v != nil && isDefault {
@@ -337,7 +354,7 @@ func (p *jsProject) indexStatement(f *jsFile, n *sitter.Node, exported bool) {
 					}
 					f.exports[f.text(out)] = f.text(name)
 				}
-			case "function_declaration", "class_declaration", "generator_function_declaration":
+			case "function_declaration", "class_declaration", "abstract_class_declaration", "generator_function_declaration":
 				if isDefault {
 					name := c.ChildByFieldName("name")
 					if name != nil {
@@ -387,7 +404,7 @@ func (p *jsProject) indexStatement(f *jsFile, n *sitter.Node, exported bool) {
 				}
 			}
 		}
-	case "function_declaration", "class_declaration", "generator_function_declaration":
+	case "function_declaration", "class_declaration", "abstract_class_declaration", "generator_function_declaration":
 		if name := n.ChildByFieldName("name"); name != nil {
 			f.decls[f.text(name)] = n
 			if exported {
@@ -482,9 +499,19 @@ func requireCall(f *jsFile, n *sitter.Node) (module, member string, ok bool) {
 // resolveModule finds the file a relative import names.
 func (p *jsProject) resolveModule(from *jsFile, module string) *jsFile {
 	if !strings.HasPrefix(module, ".") && !strings.HasPrefix(module, "/") {
+		for _, base := range p.aliasCandidates(module) {
+			if f := p.moduleFile(base); f != nil {
+				return f
+			}
+		}
 		return nil
 	}
-	base := filepath.Join(filepath.Dir(from.path), filepath.FromSlash(module))
+	return p.moduleFile(filepath.Join(filepath.Dir(from.path), filepath.FromSlash(module)))
+}
+
+// moduleFile finds the source file an import path names, trying the
+// extensions and index files the module resolution tries.
+func (p *jsProject) moduleFile(base string) *jsFile {
 	cands := []string{base}
 	// Compiled-style imports name .js for a .ts source.
 	if ext := filepath.Ext(base); ext == ".js" || ext == ".mjs" || ext == ".cjs" {
@@ -602,121 +629,8 @@ func (p *jsProject) findExportedType(f *jsFile, name string, depth int) *tsTypeD
 	return nil
 }
 
-// routerKind says what an object is: an Express app or a router.
-type routerKind int
-
-const (
-	notRouter routerKind = iota
-	kindApp
-	kindRouter
-)
-
-// jsRouter is an app or router object with its registrations in source order.
-type jsRouter struct {
-	file    *jsFile
-	name    string
-	kind    routerKind
-	regs    []*jsReg
-	mounted bool
-	port    int
-}
-
-// jsReg is one registration: a route, a middleware or a mounted router.
-type jsReg struct {
-	line int
-	// node is the registering call, for its JSDoc comment.
-	node   *sitter.Node
-	method string // GET, POST, ... for routes; "" for use()
-	paths  []string
-	// handlers are the arguments after the path: middleware, then the handler.
-	handlers []*sitter.Node
-	// target is set when use() mounts a router.
-	target *jsRouter
-}
-
 // expressMethods are the router methods that register routes.
 var expressMethods = map[string]string{"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE", "del": "DELETE", "head": "HEAD", "options": "OPTIONS"}
-
-func (p *jsProject) read() (*APIModel, error) {
-	api := &APIModel{Source: p.root, Kind: "Express", Title: packageName(p.root)}
-	routers := map[jsBinding]*jsRouter{}
-	var order []*jsRouter
-	getRouter := func(f *jsFile, name string) *jsRouter {
-		b := jsBinding{file: f, name: name}
-		if r, ok := routers[b]; ok {
-			return r
-		}
-		r := &jsRouter{file: f, name: name, kind: p.kindOf(f, name)}
-		routers[b] = r
-		order = append(order, r)
-		return r
-	}
-	// Pass 1: find every registration on an object.
-	for _, f := range p.files {
-		walkNodes(f.root, func(n *sitter.Node) bool {
-			if n.Type() != "call_expression" {
-				return true
-			}
-			p.registration(f, n, getRouter)
-			return true
-		})
-	}
-	// Pass 2: resolve mounted routers.
-	for _, r := range order {
-		for _, reg := range r.regs {
-			if reg.method != "" {
-				continue
-			}
-			var rest []*sitter.Node
-			for _, h := range reg.handlers {
-				if t := p.routerRef(r.file, h, routers); t != nil && reg.target == nil {
-					reg.target = t
-					t.mounted = true
-					continue
-				}
-				rest = append(rest, h)
-			}
-			reg.handlers = rest
-		}
-	}
-	// Pass 3: expand from the roots: apps, and routers nobody mounts.
-	var roots []*jsRouter
-	for _, r := range order {
-		if r.kind == kindApp && !r.mounted && len(r.regs) > 0 {
-			roots = append(roots, r)
-		}
-	}
-	for _, r := range order {
-		if r.kind != kindApp && !r.mounted && r.hasRoutes() {
-			if len(roots) > 0 || r.kind == notRouter {
-				p.warn("%s: %s is not mounted by any app; its routes are read as they are written (without a prefix)", r.file.rel, r.name)
-			}
-			roots = append(roots, r)
-		}
-	}
-	ex := &expander{p: p, seen: map[*jsRouter]int{}}
-	for _, r := range roots {
-		ex.expand(r, "", nil, 0)
-		if r.port > 0 && api.Target == "" {
-			api.Target = "http://127.0.0.1:" + strconv.Itoa(r.port)
-		}
-	}
-	api.Routes = ex.routes
-	api.Warnings = p.warnings
-	if len(api.Routes) == 0 {
-		return nil, &SpecError{File: p.root, Msg: "no Express routes found: expected calls such as app.get('/path', handler), router.post(...) or router.route('/path').get(...)"}
-	}
-	return api, nil
-}
-
-func (r *jsRouter) hasRoutes() bool {
-	for _, reg := range r.regs {
-		if reg.method != "" || reg.target != nil {
-			return true
-		}
-	}
-	return false
-}
 
 func walkNodes(n *sitter.Node, fn func(*sitter.Node) bool) {
 	if n == nil || !fn(n) {
@@ -725,36 +639,6 @@ func walkNodes(n *sitter.Node, fn func(*sitter.Node) bool) {
 	for i := 0; i < int(n.NamedChildCount()); i++ {
 		walkNodes(n.NamedChild(i), fn)
 	}
-}
-
-// kindOf says whether name in f is created by express() or a Router().
-func (p *jsProject) kindOf(f *jsFile, name string) routerKind {
-	d, ok := f.decls[name]
-	if !ok || d.Type() != "variable_declarator" {
-		return notRouter
-	}
-	v := unwrapExpr(d.ChildByFieldName("value"))
-	if v == nil {
-		return notRouter
-	}
-	if v.Type() == "new_expression" {
-		v = v.ChildByFieldName("constructor")
-		if v != nil && strings.HasSuffix(f.text(v), "Router") {
-			return kindRouter
-		}
-		return notRouter
-	}
-	if v.Type() != "call_expression" {
-		return notRouter
-	}
-	callee := f.text(v.ChildByFieldName("function"))
-	switch {
-	case callee == "express" || f.imports[callee].module == "express" && f.imports[callee].name == "default":
-		return kindApp
-	case strings.HasSuffix(callee, "Router") || callee == "express.Router":
-		return kindRouter
-	}
-	return notRouter
 }
 
 // unwrapExpr drops parentheses, type assertions and awaits around an expression.
@@ -776,78 +660,6 @@ func unwrapExpr(n *sitter.Node) *sitter.Node {
 		}
 	}
 	return nil
-}
-
-// registration records X.METHOD(path, ...), X.use(...) and
-// X.route(path).METHOD(...) chains.
-func (p *jsProject) registration(f *jsFile, call *sitter.Node, getRouter func(*jsFile, string) *jsRouter) {
-	fn := call.ChildByFieldName("function")
-	if fn == nil || fn.Type() != "member_expression" {
-		return
-	}
-	prop := f.text(fn.ChildByFieldName("property"))
-	obj := fn.ChildByFieldName("object")
-	args := argList(call)
-	// X.route(path).get(h).post(h): walk down to route().
-	if m, ok := expressMethods[strings.ToLower(prop)]; ok && obj != nil && obj.Type() == "call_expression" {
-		if path, base, ok := p.routeChain(f, obj); ok {
-			if r := p.objectRouter(f, base, getRouter); r != nil {
-				r.regs = append(r.regs, &jsReg{line: f.line(call), node: call, method: m, paths: []string{path}, handlers: args})
-			}
-			return
-		}
-	}
-	if obj == nil || obj.Type() != "identifier" {
-		return
-	}
-	name := f.text(obj)
-	switch {
-	case prop == "listen":
-		r := getRouter(f, name)
-		if len(args) > 0 {
-			r.port = p.portOf(f, args[0])
-		}
-	case prop == "use":
-		r := getRouter(f, name)
-		if r.kind == notRouter && !p.looksLikeRouter(f, name) {
-			return
-		}
-		reg := &jsReg{line: f.line(call)}
-		rest := args
-		if len(rest) > 0 {
-			if paths, ok := p.pathArg(f, rest[0]); ok {
-				reg.paths = paths
-				rest = rest[1:]
-			}
-		}
-		reg.handlers = rest
-		r.regs = append(r.regs, reg)
-	default:
-		m, ok := expressMethods[strings.ToLower(prop)]
-		if !ok || len(args) < 2 {
-			return
-		}
-		paths, ok := p.pathArg(f, args[0])
-		if !ok {
-			if args[0].Type() == "template_string" || args[0].Type() == "identifier" || args[0].Type() == "regex" {
-				if k := p.kindOf(f, name); k != notRouter {
-					p.warn("%s:%d: %s.%s with a path that is not a plain string (%s) is skipped", f.rel, f.line(call), name, prop, clipText(f.text(args[0]), 40))
-				}
-			}
-			return
-		}
-		r := getRouter(f, name)
-		r.regs = append(r.regs, &jsReg{line: f.line(call), node: call, method: m, paths: paths, handlers: args[1:]})
-	}
-}
-
-// looksLikeRouter accepts objects that are not created in sight (a
-// parameter, an import) once they register a route.
-func (p *jsProject) looksLikeRouter(f *jsFile, name string) bool {
-	if imp, ok := f.imports[name]; ok && imp.module != "express" {
-		return true
-	}
-	return name == "app" || name == "router" || strings.HasSuffix(strings.ToLower(name), "router") || strings.HasSuffix(strings.ToLower(name), "app")
 }
 
 func clipText(s string, n int) string {
@@ -885,13 +697,6 @@ func (p *jsProject) routeChain(f *jsFile, n *sitter.Node) (path string, base *si
 	return "", nil, false
 }
 
-func (p *jsProject) objectRouter(f *jsFile, obj *sitter.Node, getRouter func(*jsFile, string) *jsRouter) *jsRouter {
-	if obj == nil || obj.Type() != "identifier" {
-		return nil
-	}
-	return getRouter(f, f.text(obj))
-}
-
 func argList(call *sitter.Node) []*sitter.Node {
 	a := call.ChildByFieldName("arguments")
 	if a == nil {
@@ -904,40 +709,6 @@ func argList(call *sitter.Node) []*sitter.Node {
 		}
 	}
 	return out
-}
-
-// pathArg reads a path argument: a string, a template without
-// substitutions, or an array of those.
-func (p *jsProject) pathArg(f *jsFile, n *sitter.Node) ([]string, bool) {
-	switch n.Type() {
-	case "string":
-		return []string{jsStringValue(n, f.src)}, true
-	case "template_string":
-		for i := 0; i < int(n.NamedChildCount()); i++ {
-			if n.NamedChild(i).Type() == "template_substitution" {
-				return nil, false
-			}
-		}
-		return []string{jsStringValue(n, f.src)}, true
-	case "array":
-		var out []string
-		for i := 0; i < int(n.NamedChildCount()); i++ {
-			ps, ok := p.pathArg(f, n.NamedChild(i))
-			if !ok {
-				return nil, false
-			}
-			out = append(out, ps...)
-		}
-		return out, len(out) > 0
-	case "identifier":
-		// A constant path: const ORDERS = '/orders'.
-		if d, ok := f.decls[f.text(n)]; ok && d.Type() == "variable_declarator" {
-			if v := d.ChildByFieldName("value"); v != nil && (v.Type() == "string" || v.Type() == "template_string") {
-				return p.pathArg(f, v)
-			}
-		}
-	}
-	return nil, false
 }
 
 var numberLitRE = regexp.MustCompile(`\b([0-9]{2,5})\b`)
@@ -963,99 +734,6 @@ func (p *jsProject) portOf(f *jsFile, n *sitter.Node) int {
 		}
 	}
 	return 0
-}
-
-// routerRef resolves an argument of use() to a router: an identifier of
-// this file or an import, require('./x'), or a call of a function that
-// returns a router.
-func (p *jsProject) routerRef(f *jsFile, n *sitter.Node, routers map[jsBinding]*jsRouter) *jsRouter {
-	n = unwrapExpr(n)
-	if n == nil {
-		return nil
-	}
-	switch n.Type() {
-	case "identifier":
-		b, ok := p.resolveName(f, f.text(n), 0)
-		if !ok {
-			return nil
-		}
-		if r, ok := routers[b]; ok && (r.kind != notRouter || r.hasRoutes()) {
-			return r
-		}
-		// A default export that is an expression: module.exports = router.
-		if r := p.returnedRouter(b, routers); r != nil {
-			return r
-		}
-	case "call_expression":
-		if mod, member, ok := requireCall(f, n); ok {
-			if t := p.resolveModule(f, mod); t != nil {
-				if b, ok := p.resolveExport(t, member, 0); ok {
-					if r, ok := routers[b]; ok {
-						return r
-					}
-					return p.returnedRouter(b, routers)
-				}
-			}
-			return nil
-		}
-		// createOrdersRouter(): the router the function returns.
-		callee := n.ChildByFieldName("function")
-		if callee != nil && callee.Type() == "identifier" {
-			if b, ok := p.resolveName(f, f.text(callee), 0); ok {
-				return p.returnedRouter(b, routers)
-			}
-		}
-	case "member_expression":
-		// routes.orders with import * as routes.
-		obj := n.ChildByFieldName("object")
-		if obj != nil && obj.Type() == "identifier" {
-			if b, ok := p.resolveName(f, f.text(obj), 0); ok && b.name == "*" {
-				if eb, ok := p.resolveExport(b.file, f.text(n.ChildByFieldName("property")), 0); ok {
-					if r, ok := routers[eb]; ok {
-						return r
-					}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// returnedRouter finds the router a function declaration returns.
-func (p *jsProject) returnedRouter(b jsBinding, routers map[jsBinding]*jsRouter) *jsRouter {
-	d := b.file.decls[b.name]
-	if d == nil {
-		return nil
-	}
-	if d.Type() == "variable_declarator" {
-		d = d.ChildByFieldName("value")
-	}
-	if d == nil {
-		return nil
-	}
-	if d.Type() == "identifier" {
-		if r, ok := routers[jsBinding{file: b.file, name: b.file.text(d)}]; ok {
-			return r
-		}
-		return nil
-	}
-	var found *jsRouter
-	walkNodes(d, func(n *sitter.Node) bool {
-		if found != nil {
-			return false
-		}
-		if n.Type() == "return_statement" && n.NamedChildCount() > 0 {
-			if v := unwrapExpr(n.NamedChild(0)); v != nil && v.Type() == "identifier" {
-				for key, r := range routers {
-					if key.file == b.file && key.name == b.file.text(v) {
-						found = r
-					}
-				}
-			}
-		}
-		return true
-	})
-	return found
 }
 
 // expander walks mounted routers and turns registrations into routes.
@@ -1090,61 +768,6 @@ func openAPIPath(p string) string {
 		p = "/" + p
 	}
 	return p
-}
-
-func (ex *expander) expand(r *jsRouter, prefix string, inherited []string, depth int) {
-	if depth > 16 || ex.seen[r] > 4 || ex.count > expressMaxMounts*64 {
-		return
-	}
-	ex.seen[r]++
-	defer func() { ex.seen[r]-- }()
-	mw := append([]string(nil), inherited...)
-	for _, reg := range r.regs {
-		if reg.method == "" {
-			names := ex.p.middlewareNames(r.file, reg.handlers)
-			paths := reg.paths
-			if len(paths) == 0 {
-				paths = []string{""}
-			}
-			if reg.target != nil {
-				for _, pth := range paths {
-					ex.expand(reg.target, joinPaths(prefix, pth), append(append([]string(nil), mw...), names...), depth+1)
-				}
-				continue
-			}
-			if len(reg.paths) == 0 {
-				// router.use(authenticate): every later route has it.
-				mw = append(mw, names...)
-			}
-			continue
-		}
-		if len(reg.handlers) == 0 {
-			continue
-		}
-		handler := reg.handlers[len(reg.handlers)-1]
-		own := ex.p.middlewareNames(r.file, reg.handlers[:len(reg.handlers)-1])
-		for _, pth := range reg.paths {
-			ex.count++
-			full := openAPIPath(joinPaths(prefix, pth))
-			rt := Route{
-				Method:        reg.method,
-				Path:          full,
-				SuccessStatus: 200,
-				Middleware:    append(append([]string(nil), mw...), own...),
-				Source:        r.file.rel + ":" + strconv.Itoa(reg.line),
-			}
-			for _, m := range rt.Middleware {
-				if isAuthMiddleware(m) {
-					rt.Auth = true
-				}
-			}
-			if d := statementDoc(reg.node, r.file.src); d != nil {
-				rt.Summary = docSummaryRE.ReplaceAllString(d.text, "")
-			}
-			ex.p.handlerInfo(r.file, handler, &rt)
-			ex.routes = append(ex.routes, rt)
-		}
-	}
 }
 
 // docSummaryRE strips a leading "POST /api/cart/add:" from a route's comment.

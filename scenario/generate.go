@@ -75,6 +75,9 @@ type Route struct {
 	Middleware []string `json:"middleware,omitempty"`
 	// Source is file:line of the definition.
 	Source string `json:"source,omitempty"`
+	// Mounts say where an Express route's prefix comes from: each use()
+	// it is under, outermost first, as "/v1 at src/app.ts:54".
+	Mounts []string `json:"mounts,omitempty"`
 }
 
 // Param is a path, query or header parameter.
@@ -456,7 +459,22 @@ func (g *generator) proposeFlows() []flowPlan {
 	var plans []flowPlan
 	for _, res := range order {
 		routes := groups[res]
-		sort.SliceStable(routes, func(i, j int) bool { return lifeRank(routes[i]) < lifeRank(routes[j]) })
+		sort.SliceStable(routes, func(i, j int) bool {
+			ri, rj := lifeRank(routes[i]), lifeRank(routes[j])
+			if ri != rj {
+				return ri < rj
+			}
+			// A parent is created before its children, and deleted after
+			// them, so that no step acts on an item already gone.
+			di, dj := len(pathSegments(routes[i].Path)), len(pathSegments(routes[j].Path))
+			if ri == 0 {
+				return di < dj
+			}
+			if ri == 5 {
+				return di > dj
+			}
+			return false
+		})
 		creates := map[string]bool{}
 		var kept []*Route
 		for _, r := range routes {
@@ -995,6 +1013,9 @@ func Summary(api *APIModel, gen *Generated) string {
 			fmt.Fprintf(&b, "  [%s]", strings.Join(tags, "; "))
 		}
 		b.WriteString("\n")
+		if len(r.Mounts) > 0 {
+			fmt.Fprintf(&b, "          prefix from %s\n", strings.Join(r.Mounts, ", "))
+		}
 		if r.Body != nil {
 			name := r.Body.Name
 			if name != "" {

@@ -53,6 +53,12 @@ type K6Import struct {
 // maxK6Line bounds one line of k6 JSON output.
 const maxK6Line = 16 << 20
 
+// MaxK6SeriesPoints bounds the series of an imported run: 50,000 points
+// are 69 hours at the default 5 s interval. Samples spread over more time
+// than that are refused rather than written as a run.json of hundreds of
+// megabytes; a larger interval admits longer runs.
+const MaxK6SeriesPoints = 50_000
+
 // ReadK6JSONFile reads the output of `k6 run --out json=FILE`, plain or
 // gzip-compressed (json=FILE.gz); see ReadK6JSON.
 func ReadK6JSONFile(path string, opt K6ImportOptions) (*K6Import, error) {
@@ -112,8 +118,12 @@ func ReadK6JSON(r io.Reader, name string, opt K6ImportOptions) (*K6Import, error
 				// The previous line was bad and was not the last: an error.
 				return nil, im.lineError(pendingLine, pending)
 			}
+			im.lineNo = out.Lines
 			if perr := im.line(line); perr != nil {
 				pending, pendingLine = perr, out.Lines
+			}
+			if im.err != nil {
+				return nil, im.err
 			}
 		}
 		if err == io.EOF {
@@ -130,6 +140,9 @@ func ReadK6JSON(r io.Reader, name string, opt K6ImportOptions) (*K6Import, error
 		im.warn("line %d is not a complete k6 JSON line and was skipped (a run that was cut short?)", pendingLine)
 	}
 	out.Points = im.points
+	if err := im.checkSpan(); err != nil {
+		return nil, err
+	}
 	run, err := im.build()
 	if err != nil {
 		return nil, err
@@ -250,6 +263,11 @@ type k6Importer struct {
 
 	start, end time.Time
 	started    bool
+	// startLine and endLine are the lines of the first and last samples.
+	startLine, endLine int64
+	// lineNo is the line being read; err, an impossible value on it.
+	lineNo int64
+	err    error
 
 	endpoints  []string
 	endpointID map[string]int
@@ -438,11 +456,17 @@ func (im *k6Importer) point(metric string, t time.Time, v float64, tags map[stri
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
+	if v < 0 && k6Interesting[metric] {
+		// Durations, VUs and counts cannot be negative: such a file was
+		// not written by k6, or was edited.
+		im.err = fmt.Errorf("%s:%d: %s is %g: expected a value of 0 or more", im.name, im.lineNo, metric, v)
+		return
+	}
 	if !im.started || t.Before(im.start) {
-		im.start = t
+		im.start, im.startLine = t, im.lineNo
 	}
 	if !im.started || t.After(im.end) {
-		im.end = t
+		im.end, im.endLine = t, im.lineNo
 	}
 	im.started = true
 	if th := im.thresholds[metric]; th != nil {
@@ -927,6 +951,23 @@ func (im *k6Importer) stats(w k6Window) model.StageStats {
 }
 
 // secIn reports whether the second starting at sec belongs to the window:
+// checkSpan refuses samples spread over more time than the run's series
+// may cover at the interval: that is nearly always one sample with a wrong
+// clock, and the series would have a point per interval in between.
+func (im *k6Importer) checkSpan() error {
+	if !im.started {
+		return nil
+	}
+	span := im.end.Sub(im.start)
+	if points := span / im.opt.Interval; points <= MaxK6SeriesPoints {
+		return nil
+	}
+	return fmt.Errorf("%s: the samples span %s, from line %d at %s to line %d at %s: at an interval of %s that is more than the %d points a run's series may have; "+
+		"remove the samples with a wrong clock, or pass a larger --interval",
+		im.name, span.Round(time.Second), im.startLine, im.start.UTC().Format(time.RFC3339Nano), im.endLine, im.end.UTC().Format(time.RFC3339Nano),
+		im.opt.Interval, MaxK6SeriesPoints)
+}
+
 // a second is counted where it starts (the run's first second where the
 // run starts), so every second falls in exactly one of adjacent windows.
 func (im *k6Importer) secIn(w k6Window, sec int64) bool {

@@ -428,3 +428,45 @@ func BenchmarkReadK6JSON(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// TestImpossibleK6ValuesAreRefused: a negative duration or VU count, and
+// samples spread over more time than a run's series can hold (one dated
+// 1970 among samples of today), are refused with an error naming the line,
+// instead of a run.json of hundreds of megabytes.
+func TestImpossibleK6ValuesAreRefused(t *testing.T) {
+	point := func(metric, when string, v float64) string {
+		return fmt.Sprintf(`{"type":"Point","data":{"time":%q,"value":%g,"tags":{"method":"GET","name":"http://x/","status":"200","url":"http://x/"}},"metric":%q}`+"\n", when, v, metric)
+	}
+	cases := []struct {
+		name, data string
+		opt        K6ImportOptions
+		want       []string
+	}{
+		{"a negative duration names its line and value",
+			point("http_req_duration", "2026-03-01T10:00:00Z", 12) + point("http_req_duration", "2026-03-01T10:00:01Z", -5),
+			K6ImportOptions{}, []string{"results.json:2:", "http_req_duration", "-5"}},
+		{"a negative VU count names its line",
+			point("vus", "2026-03-01T10:00:00Z", -1) + point("http_req_duration", "2026-03-01T10:00:01Z", 5),
+			K6ImportOptions{}, []string{"results.json:1:", "vus", "-1"}},
+		{"a sample dated 1970 among today's names both ends of the span",
+			point("http_req_duration", "1970-01-01T00:00:00Z", 12) + point("http_req_duration", "2026-03-01T10:00:00Z", 12),
+			K6ImportOptions{}, []string{"line 1", "1970-01-01T00:00:00Z", "line 2", "--interval"}},
+		{"an interval far below the run's length is refused",
+			point("http_req_duration", "2026-03-01T10:00:00Z", 12) + point("http_req_duration", "2026-03-01T11:00:00Z", 12),
+			K6ImportOptions{Interval: time.Millisecond}, []string{"1h0m0s", "--interval"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := ReadK6JSON(strings.NewReader(c.data), "results.json", c.opt)
+			if err == nil {
+				data, _ := json.Marshal(res.Run)
+				t.Fatalf("accepted: a run.json of %d bytes", len(data))
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}

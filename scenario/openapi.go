@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,8 +66,6 @@ func ParseOpenAPI(data []byte, filename string) (*APIModel, error) {
 	return parseOpenAPI(data, filename, false)
 }
 
-var openapiVersionRE = regexp.MustCompile(`(?m)^\s*"?(openapi|swagger)"?\s*:\s*["']?([0-9][0-9.]*)`)
-
 func parseOpenAPI(data []byte, path string, externalRefs bool) (api *APIModel, err error) {
 	// The OpenAPI library is large; a document it cannot cope with must
 	// still give an error, never a crash.
@@ -77,18 +74,22 @@ func parseOpenAPI(data []byte, path string, externalRefs bool) (api *APIModel, e
 			api, err = nil, &SpecError{File: path, Msg: fmt.Sprintf("the document could not be processed (%v)", r)}
 		}
 	}()
-	m := openapiVersionRE.FindSubmatch(data)
+	// A byte order mark is not part of the document.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	v, node, err := specVersion(data, path)
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case m == nil:
+	case v.key == "":
 		return nil, &SpecError{File: path, Msg: "not an OpenAPI document: expected a top-level \"openapi: 3.x\" field"}
-	case string(m[1]) == "swagger":
-		return nil, &SpecError{File: path, Line: lineOf(data, m[0]), Pointer: "#/swagger", Msg: fmt.Sprintf("Swagger %s is not supported: convert the document to OpenAPI 3 first (for example with swagger2openapi)", m[2])}
-	case !strings.HasPrefix(string(m[2]), "3."):
-		return nil, &SpecError{File: path, Line: lineOf(data, m[0]), Pointer: "#/openapi", Msg: fmt.Sprintf("OpenAPI %s is not supported: expected 3.0 or 3.1", m[2])}
+	case v.key == "swagger":
+		return nil, &SpecError{File: path, Line: v.line, Pointer: "#/swagger", Msg: fmt.Sprintf("Swagger %s is not supported: convert the document to OpenAPI 3 first (for example with swagger2openapi)", v.value)}
+	case !strings.HasPrefix(v.value, "3."):
+		return nil, &SpecError{File: path, Line: v.line, Pointer: "#/openapi", Msg: fmt.Sprintf("OpenAPI %s is not supported: expected 3.0 or 3.1", v.value)}
 	}
 
 	loader := openapi3.NewLoader()
-	loader.IncludeOrigin = true
 	loader.IsExternalRefsAllowed = externalRefs
 	loader.ReadFromURIFunc = func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
 		if !externalRefs {
@@ -99,23 +100,49 @@ func parseOpenAPI(data []byte, path string, externalRefs bool) (api *APIModel, e
 		}
 		return openapi3.ReadFromFile(l, u)
 	}
-	var doc *openapi3.T
+	var location *url.URL
 	if externalRefs {
 		abs, aerr := filepath.Abs(path)
 		if aerr != nil {
 			abs = path
 		}
-		doc, err = loader.LoadFromDataWithPath(data, &url.URL{Path: filepath.ToSlash(abs)})
+		location = &url.URL{Path: filepath.ToSlash(abs)}
+	}
+	var doc *openapi3.T
+	var ix specIndex
+	if len(data) >= openapiLargeSize {
+		var jsonData []byte
+		jsonData, ix, err = largeSpecJSON(data, node, path)
+		if err != nil {
+			return nil, err
+		}
+		isJSON := node == nil
+		// The parsed YAML is no longer needed: let it go before decoding.
+		node = nil
+		doc, err = loadLargeOpenAPI(jsonData, isJSON, ix, path, loader, location)
+		var se *SpecError
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, loadError(path, data, err)
+		}
 	} else {
-		doc, err = loader.LoadFromData(data)
+		loader.IncludeOrigin = true
+		if location != nil {
+			doc, err = loader.LoadFromDataWithPath(data, location)
+		} else {
+			doc, err = loader.LoadFromData(data)
+		}
+		if err != nil {
+			return nil, loadError(path, data, err)
+		}
 	}
-	if err != nil {
-		return nil, loadError(path, data, err)
+	node = nil
+	if err := validateOpenAPI(doc, openapi3.DisableExamplesValidation()); err != nil {
+		return nil, validationError(path, doc, ix, err)
 	}
-	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
-		return nil, validationError(path, doc, err)
-	}
-	r := &openapiReader{doc: doc, file: path, done: map[*openapi3.Schema]*Schema{}, active: map[*openapi3.Schema]bool{}}
+	r := &openapiReader{doc: doc, file: path, index: ix, done: map[*openapi3.Schema]*Schema{}, active: map[*openapi3.Schema]bool{}}
 	return r.read()
 }
 
@@ -186,7 +213,7 @@ func refLine(data []byte, needle string) int {
 
 // validationError places a validation error at its path, operation or
 // component.
-func validationError(path string, doc *openapi3.T, err error) error {
+func validationError(path string, doc *openapi3.T, ix specIndex, err error) error {
 	se := &SpecError{File: path, Msg: err.Error()}
 	var pe *openapi3.PathValidationError
 	if errors.As(err, &pe) {
@@ -197,6 +224,8 @@ func validationError(path string, doc *openapi3.T, err error) error {
 		}
 		if item != nil && item.Origin != nil && item.Origin.Key != nil {
 			se.Line = item.Origin.Key.Line
+		} else if l := ix.line(strings.TrimPrefix(se.Pointer, "#")); l > 0 {
+			se.Line = l
 		}
 		var oe *openapi3.OperationValidationError
 		if errors.As(err, &oe) {
@@ -205,6 +234,9 @@ func validationError(path string, doc *openapi3.T, err error) error {
 				if op := item.GetOperation(strings.ToUpper(oe.Method)); op != nil && op.Origin != nil && op.Origin.Key != nil {
 					se.Line = op.Origin.Key.Line
 				}
+			}
+			if l := ix.line(strings.TrimPrefix(se.Pointer, "#")); l > 0 {
+				se.Line = l
 			}
 		}
 		se.Msg = innermost(err)
@@ -219,6 +251,9 @@ func validationError(path string, doc *openapi3.T, err error) error {
 			if s := doc.Components.Schemas[ce.Name]; s != nil && s.Value != nil && s.Value.Origin != nil && s.Value.Origin.Key != nil {
 				se.Line = s.Value.Origin.Key.Line
 			}
+		}
+		if l := ix.line(strings.TrimPrefix(se.Pointer, "#")); l > 0 && se.Line == 0 {
+			se.Line = l
 		}
 		se.Msg = innermost(err)
 		return se
@@ -256,6 +291,9 @@ func escapePointer(s string) string {
 type openapiReader struct {
 	doc  *openapi3.T
 	file string
+	// index places paths and operations of a large document, read without
+	// the library's origins; nil otherwise.
+	index specIndex
 	// done memoizes converted schemas; active holds those being converted,
 	// so that a schema that refers back to itself is cut, not followed.
 	done     map[*openapi3.Schema]*Schema
@@ -308,16 +346,24 @@ func (r *openapiReader) read() (*APIModel, error) {
 					continue
 				}
 				rt := r.route(base+p, method, item, op)
-				line := 0
+				line, rank := 0, 0
 				if op.Origin != nil && op.Origin.Key != nil {
 					line = op.Origin.Key.Line
 				} else if item.Origin != nil && item.Origin.Key != nil {
 					line = item.Origin.Key.Line
 				}
+				rank = line
+				if r.index != nil {
+					pos, ok := r.index["/paths/"+escapePointer(p)+"/"+strings.ToLower(method)]
+					if !ok {
+						pos = r.index["/paths/"+escapePointer(p)]
+					}
+					line, rank = pos.line, pos.order
+				}
 				if line > 0 {
 					rt.Source = r.file + ":" + strconv.Itoa(line)
 				}
-				all = append(all, located{route: rt, line: line, order: mi})
+				all = append(all, located{route: rt, line: rank, order: mi})
 			}
 		}
 	}

@@ -79,6 +79,12 @@ func (s *Schema) IsObject() bool {
 	return s != nil && (s.Type == "object" || (s.Type == "" && len(s.Properties) > 0))
 }
 
+// describeMax bounds a description: past it, the rest is "…". Large APIs
+// have thousands of routes whose schemas nest and refer to each other, and
+// the dry run must stay readable (and small: 4,000 routes described in
+// full made 35 MB of output).
+const describeMax = 600
+
 // Describe renders the schema compactly for --dry-run output:
 // {product_id: string, variant: "S"|"M"|"L"|"XL", quantity?: integer[1..10]}.
 func (s *Schema) Describe() string {
@@ -89,6 +95,11 @@ func (s *Schema) Describe() string {
 
 func describeSchema(b *strings.Builder, s *Schema, depth int) {
 	switch {
+	case b.Len() > describeMax:
+		if !strings.HasSuffix(b.String(), "…") {
+			b.WriteString("…")
+		}
+		return
 	case s == nil:
 		b.WriteString("none")
 		return

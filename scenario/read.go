@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"reflect"
 	"regexp"
 	"sort"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/headroom-sh/headroom/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 // ErrInvalid is matched (with errors.Is) by every *Error: the scenario file
@@ -68,11 +69,15 @@ func (e *Error) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
+// MaxScenarioBytes bounds a scenario file: generated scenarios of
+// thousands of endpoints stay far below it.
+const MaxScenarioBytes = 32 << 20
+
 // ReadFile reads, defaults and validates a scenario file (YAML or JSON).
 // A file that cannot be read gives a wrapped os error; a file whose content
 // is wrong gives an *Error listing every problem with its line.
 func ReadFile(path string) (*model.Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, MaxScenarioBytes)
 	if err != nil {
 		return nil, fmt.Errorf("could not read scenario %q: %w", path, err)
 	}

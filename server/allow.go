@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -111,6 +113,9 @@ func (a allowlist) checkString(raw string) error {
 type allowTransport struct {
 	base  http.RoundTripper
 	allow allowlist
+	// abort, when set, ends every request in flight, its body included,
+	// once it is cancelled.
+	abort context.Context
 }
 
 func (t allowTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -120,5 +125,29 @@ func (t allowTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	return t.base.RoundTrip(req)
+	if t.abort == nil {
+		return t.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.abort, cancel)
+	done := func() { stop(); cancel() }
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		done()
+		return nil, err
+	}
+	resp.Body = &abortableBody{ReadCloser: resp.Body, done: done}
+	return resp, nil
+}
+
+// abortableBody releases its request's abort hook when closed.
+type abortableBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *abortableBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.done()
+	return err
 }

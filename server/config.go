@@ -16,6 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 // Defaults of Config.
@@ -216,7 +218,7 @@ func ParseTokens(text, source string) ([]Token, error) {
 
 // ReadTokenFile reads tokens from a file as ParseTokens does.
 func ReadTokenFile(path string) ([]Token, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read(path, readfile.Config)
 	if err != nil {
 		return nil, fmt.Errorf("could not read the token file: %w", err)
 	}
@@ -250,7 +252,7 @@ type FileConfig struct {
 // LoadConfigFile reads and checks a config file; errors name the file, the
 // line and the field.
 func LoadConfigFile(path string) (*FileConfig, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read(path, readfile.Config)
 	if err != nil {
 		return nil, fmt.Errorf("could not read config: %w", err)
 	}

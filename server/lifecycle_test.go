@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,4 +130,73 @@ func TestReadyz(t *testing.T) {
 	if err := ts.db.ready(context.Background()); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("ready() = %v", err)
 	}
+}
+
+// TestShutdownTimeoutShorterThanGrace: a run whose grace period is longer
+// than the shutdown's timeout, with requests that never get an answer, is
+// still stored interrupted with its partial results before the database
+// closes.
+func TestShutdownTimeoutShorterThanGrace(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dbURL string) {
+		release := make(chan struct{})
+		var served atomic.Int64
+		hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if served.Add(1) <= 20 {
+				w.Write([]byte(`{"ok":true}`))
+				return
+			}
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		t.Cleanup(hang.Close)
+		t.Cleanup(func() { close(release) })
+		cfg := Config{
+			DataDir: t.TempDir(), DatabaseURL: dbURL, Instance: "test-a",
+			Tokens: []Token{{Value: adminToken, Admin: true}, {Value: roToken}}, Logger: testLogger(t),
+		}
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s.Handler())
+		defer hs.Close()
+		ts := &testServer{Server: s, url: hs.URL}
+		// Requests, the executor and the run all wait two minutes for
+		// answers that never come.
+		const patient = "name: patient\ntimeout: 120s\nflows:\n  - steps:\n      - {method: GET, path: /}\n" +
+			"executors:\n  - {type: constant-vus, vus: 2, duration: 60s, gracefulStop: 120s}\n"
+		var r RunResource
+		ts.mustDo(t, "POST", "/api/v1/runs", adminToken, map[string]any{"scenario_yaml": patient, "target": hang.URL, "options": map[string]any{"grace_ms": 120000}}, 201, &r)
+		ts.waitRun(t, r.ID, func(r RunResource) bool { return r.Live != nil && r.Live.Requests >= 20 })
+
+		const timeout = 3 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		began := time.Now()
+		err = s.Shutdown(ctx)
+		if d := time.Since(began); d > timeout+2*time.Second {
+			t.Errorf("the shutdown took %s with a timeout of %s", d, timeout)
+		}
+		t.Logf("shutdown: %v", err)
+
+		// Another instance, so that reading the run does not mark it
+		// interrupted itself.
+		cfg2 := cfg
+		cfg2.Instance, cfg2.StaleAfter = "test-b", time.Hour
+		s2 := startTestServer(t, cfg2)
+		var got RunResource
+		s2.mustDo(t, "GET", "/api/v1/runs/"+r.ID, roToken, nil, 200, &got)
+		if got.Status != model.RunInterrupted {
+			t.Fatalf("after a shutdown shorter than the run's grace period the run is %s, want interrupted", got.Status)
+		}
+		var run model.Run
+		if err := json.Unmarshal(got.Run, &run); err != nil {
+			t.Fatalf("the interrupted run has no results: %v", err)
+		}
+		if run.Status != model.RunInterrupted || run.Total.Requests < 20 || got.EndedAt == nil {
+			t.Errorf("stored run: status %s, %d requests, ended %v", run.Status, run.Total.Requests, got.EndedAt)
+		}
+	})
 }

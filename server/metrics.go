@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"sort"
 	"strconv"
 	"sync"
@@ -70,9 +71,21 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" || route == "/api/*" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		m.requests.WithLabelValues(route, methodLabel(c.Request().Method), strconv.Itoa(c.Response().Status)).Inc()
 		return nil
 	}
+}
+
+// methodLabel is the method label of a request: one of the standard
+// methods, or "other". A client chooses the method freely, so using it as
+// is would let anyone create series without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // setReview publishes a service's gauges from its latest review.
@@ -100,10 +113,14 @@ func (m *metrics) setReview(service string, r *model.Review) {
 	m.mu.Unlock()
 }
 
+// dropReview removes every series of a service whose review was deleted,
+// so that the service label only takes the names of stored reviews.
 func (m *metrics) dropReview(service string) {
 	m.mu.Lock()
 	delete(m.gauges, service)
 	m.mu.Unlock()
+	m.reviewsTotal.DeletePartialMatch(prometheus.Labels{"service": service})
+	m.reviewFailures.DeletePartialMatch(prometheus.Labels{"service": service})
 }
 
 // gaugeFamilies merges every service's gauges into one family per name.

@@ -120,6 +120,10 @@ type activeRun struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// abortCtx ends the requests in flight at once, grace period or not:
+	// a shutdown that cannot wait for the grace period cancels it.
+	abortCtx context.Context
+	abort    context.CancelFunc
 
 	mu     sync.Mutex
 	reason string
@@ -348,6 +352,7 @@ func (s *Server) createRun(c echo.Context) error {
 	// A run never outlives its planned length by much: the limit plus a
 	// margin for graceful stops bounds it even if a stage misbehaves.
 	ar.ctx, ar.cancel = context.WithTimeout(s.baseCtx, s.cfg.Limits.MaxRunDuration+2*time.Minute)
+	ar.abortCtx, ar.abort = context.WithCancel(context.Background())
 	s.active[id] = ar
 	s.mu.Unlock()
 	started := false
@@ -357,6 +362,7 @@ func (s *Server) createRun(c echo.Context) error {
 			delete(s.active, id)
 			s.mu.Unlock()
 			ar.cancel()
+			ar.abort()
 			_ = ar.closeMetrics(nil)
 		}
 	}()
@@ -382,7 +388,7 @@ func (s *Server) createRun(c echo.Context) error {
 			}
 		}
 	}
-	lcfg.HTTPClient = &http.Client{Transport: allowTransport{base: loadgen.NewTransport(maxVUs), allow: s.allow}}
+	lcfg.HTTPClient = &http.Client{Transport: allowTransport{base: loadgen.NewTransport(maxVUs), allow: s.allow, abort: ar.abortCtx}}
 	runner, err := loadgen.NewRunner(lcfg)
 	if err != nil {
 		return errorf(http.StatusUnprocessableEntity, "scenario: %v", err)
@@ -398,7 +404,10 @@ func (s *Server) createRun(c echo.Context) error {
 		return err
 	}
 	if ar.mstore != nil && len(scrape) > 0 {
-		sc, err := ar.mstore.StartScraper(ar.ctx, collector.ScrapeConfig{Targets: scrape, Interval: time.Second, Logger: s.log})
+		// Every scrape, redirects included, is checked against the
+		// allowlist: an allowed host may redirect anywhere.
+		client := &http.Client{Transport: allowTransport{base: http.DefaultTransport.(*http.Transport).Clone(), allow: s.allow}}
+		sc, err := ar.mstore.StartScraper(ar.ctx, collector.ScrapeConfig{Targets: scrape, Interval: time.Second, Logger: s.log, HTTPClient: client})
 		if err != nil {
 			_ = s.db.finishRun(context.WithoutCancel(c.Request().Context()), id, StatusFailed, s.now(), nil, nil, err.Error())
 			return errorf(http.StatusUnprocessableEntity, "options.scrape: %v", err)
@@ -472,6 +481,7 @@ func (s *Server) execute(ar *activeRun) {
 	defer s.runsWG.Done()
 	defer close(ar.done)
 	defer ar.cancel()
+	defer ar.abort()
 	hbDone := make(chan struct{})
 	hbStop := make(chan struct{})
 	go func() {

@@ -23,6 +23,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/model"
 )
 
 //go:embed openapi.yaml
@@ -208,34 +209,87 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.closed = true
-	n := len(s.active)
+	runs := make([]*activeRun, 0, len(s.active))
 	for _, ar := range s.active {
 		ar.stop(stopInterrupted)
+		runs = append(runs, ar)
 	}
 	s.mu.Unlock()
-	if n > 0 {
-		s.log.Info("stopping runs in progress", "runs", n)
+	if len(runs) > 0 {
+		s.log.Info("stopping runs in progress", "runs", len(runs))
 	}
 	cronCtx := s.cron.Stop()
 	s.baseCancel()
 	close(s.janitorStop)
-	done := make(chan struct{})
+	runsDone := make(chan struct{})
 	go func() {
 		s.runsWG.Wait()
+		close(runsDone)
+	}()
+	done := make(chan struct{})
+	go func() {
+		<-runsDone
 		s.reviewWG.Wait()
 		<-cronCtx.Done()
 		<-s.janitorDone
 		close(done)
 	}()
+	// Runs get their grace period while the shutdown can afford it. When
+	// it cannot, their requests in flight are cancelled early enough for
+	// the partial results to be stored before the database closes.
+	graceCtx, cancelGrace := storeReserve(ctx)
+	defer cancelGrace()
+	select {
+	case <-runsDone:
+	case <-graceCtx.Done():
+		s.log.Warn("runs did not stop within the shutdown's time: cancelling their requests in flight", "runs", len(runs))
+		for _, ar := range runs {
+			ar.abort()
+		}
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("runs were still stopping when the shutdown timed out: %w", ctx.Err()))
+		s.storeUnfinished(runs)
 	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("could not close the database: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// storeReserve ends when the shutdown must stop waiting for runs' grace
+// periods: a third of the time left, at most 5 s, is kept for storing
+// their results.
+func storeReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(time.Until(deadline)/3, 5*time.Second)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+// storeUnfinished marks interrupted, with their live statistics, the runs
+// that did not end even with their requests cancelled, so that none is
+// left running in the database.
+func (s *Server) storeUnfinished(runs []*activeRun) {
+	for _, ar := range runs {
+		select {
+		case <-ar.done:
+			continue
+		default:
+		}
+		live, _ := json.Marshal(liveView(ar.runner.Live()))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := s.db.finishRun(ctx, ar.id, model.RunInterrupted, s.now(), nil, live,
+			"the service stopped before the run could end; its last progress is kept")
+		cancel()
+		if err != nil {
+			s.log.Error("could not mark a run interrupted", "run_id", ar.id, "err", err)
+		}
+	}
 }
 
 // janitor marks runs whose owner died interrupted (another replica's, on

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -312,7 +313,9 @@ func analyzeSelectors(f *analyzeFlags, run *model.Run) (collector.Selectors, err
 // review share: --selector, --selector-for KIND[/FAMILY]=SELECTOR and
 // --limit-for KIND[/FAMILY]=N. Errors name the command and the flag.
 func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.Selectors, error) {
-	sel := collector.Selectors{Default: strings.TrimSpace(def)}
+	// A target on this machine can use at most its cores: the collector
+	// uses them as the CPU limit when nothing else tells it.
+	sel := collector.Selectors{Default: strings.TrimSpace(def), LocalCores: runtime.NumCPU()}
 	if _, err := collector.ParseSelector(sel.Default); err != nil {
 		return sel, fmt.Errorf("%s: --selector: %w", cmd, err)
 	}
@@ -423,7 +426,11 @@ func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) 
 		if i == 0 {
 			mark = "→"
 		}
-		fmt.Fprintf(w, "%s %s at %s — %s (%s confidence)\n", mark, b.Reason, bpLoad(b), b.Evidence, b.Confidence)
+		pm := ""
+		if b.RPSUncertainty > 0 {
+			pm = fmt.Sprintf(" (±%s RPS)", fmtRate(b.RPSUncertainty))
+		}
+		fmt.Fprintf(w, "%s %s at %s%s — %s (%s confidence)\n", mark, b.Reason, bpLoad(b), pm, b.Evidence, b.Confidence)
 	}
 
 	fmt.Fprintln(w)
@@ -464,6 +471,7 @@ func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) 
 		fmt.Fprintln(w, heading("Not measured"))
 		for _, m := range a.Missing {
 			fmt.Fprintf(w, "- %s: looked for %s\n", orDash(m.Name, m.Kind), strings.Join(m.LookedFor, ", "))
+			writeCandidates(w, m.Candidates, m.CatalogSnippet)
 		}
 	}
 	if len(a.Notes) > 0 {
@@ -564,6 +572,12 @@ func writeBottleneck(w io.Writer, a *model.Analysis) {
 	for _, part := range strings.Split(b.Evidence, "; ") {
 		fmt.Fprintf(w, "- %s\n", part)
 	}
+	if b.Contender != "" {
+		fmt.Fprintf(w, "- contender: %s (%s)\n", orDash(b.ContenderName, b.Contender), b.Contender)
+	}
+	if e := b.Experiment; e != nil {
+		fmt.Fprintf(w, "- experiment: %s\n", e.Text)
+	}
 }
 
 func writeResourceRanking(w io.Writer, a *model.Analysis) {
@@ -574,6 +588,12 @@ func writeResourceRanking(w io.Writer, a *model.Analysis) {
 			sat = "yes, " + r.SaturatedBy
 			if r.SaturatedAtRPS != nil {
 				sat += " from " + fmtRate(*r.SaturatedAtRPS) + " RPS"
+			}
+			if r.NotLimiting {
+				sat += "; not limiting yet"
+				if r.GoodputAfterRPS != nil {
+					sat += " (goodput rose to " + fmtRate(*r.GoodputAfterRPS) + " RPS)"
+				}
 			}
 		}
 		q := "—"

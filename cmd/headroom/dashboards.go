@@ -15,6 +15,8 @@ import (
 
 	"github.com/headroom-sh/headroom/dashboards"
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -249,7 +251,7 @@ func readDashboardDir(dir string, known []string) ([]dashboards.Dashboard, error
 	sort.Strings(files)
 	var out []dashboards.Dashboard
 	for _, file := range files {
-		b, err := os.ReadFile(file)
+		b, err := readfile.Read(file, readfile.Document)
 		if err != nil {
 			return nil, fmt.Errorf("dashboards push: %w", err)
 		}
@@ -282,7 +284,7 @@ func runDashboardsLint(ctx context.Context, e *env, args []string) error {
 	opts := dashboards.ValidateOptions{Datasources: append([]string{dashboards.DatasourceUID}, known...)}
 	problems, bad := 0, 0
 	for _, file := range fs.Args() {
-		b, err := os.ReadFile(file)
+		b, err := readfile.Read(file, readfile.Document)
 		if err != nil {
 			return fmt.Errorf("dashboards lint: %w", err)
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -153,7 +155,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 
 // planReadAnalysis reads analysis.json.
 func planReadAnalysis(path string) (*model.Analysis, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.Document)
 	if err != nil {
 		return nil, fmt.Errorf("could not read analysis %q: %w", path, err)
 	}
@@ -178,7 +180,7 @@ func planReadAnalysis(path string) (*model.Analysis, error) {
 
 // planReadTopology reads topology.yaml.
 func planReadTopology(path string) (*model.Topology, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.Config)
 	if err != nil {
 		return nil, fmt.Errorf("could not read topology %q: %w", path, err)
 	}
@@ -191,7 +193,7 @@ func planLoadPrices(path string) (*model.PriceCatalog, error) {
 	if path == "" {
 		return base, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.Config)
 	if err != nil {
 		return nil, fmt.Errorf("could not read price catalog %q: %w", path, err)
 	}

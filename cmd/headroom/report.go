@@ -19,6 +19,8 @@ import (
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/report"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -284,7 +286,7 @@ func writeReportFile(path string, data []byte) error {
 // readDocument reads a JSON document, naming the line of a syntax error and
 // the field of a type error.
 func readDocument(path, kind, hint string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.Document)
 	if err != nil {
 		return fmt.Errorf("could not read %s %q: %w", kind, path, err)
 	}

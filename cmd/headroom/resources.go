@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -236,7 +237,7 @@ func resourcesWindow(f *resourcesFlags, run *model.Run, now time.Time) (start, e
 }
 
 func readRunFile(path string) (*model.Run, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read(path, readfile.Document)
 	if err != nil {
 		return nil, fmt.Errorf("could not read run: %w", err)
 	}
@@ -388,10 +389,11 @@ func writeResourcesTable(w io.Writer, rep resourcesReport) {
 		header: []string{"Resource", "Family", "Usage min / avg / max", "Limit", "Utilization max", "Saturation avg / max"},
 		right:  []bool{false, false, true, true, true, true},
 	}
-	var missing, notes []string
+	var missing []resourceSummary
+	var notes []string
 	for _, r := range rep.Resources {
 		if !r.Found() {
-			missing = append(missing, r.Missing)
+			missing = append(missing, r)
 			continue
 		}
 		usage, limit, util, satur := "no samples", "—", "—", "—"
@@ -414,6 +416,9 @@ func writeResourcesTable(w io.Writer, rep resourcesReport) {
 			usage += " " + r.Unit
 		}
 		t.add(r.Name, r.Family, usage, limit, util, strings.TrimSpace(satur))
+		if r.LimitSource != "" && r.LimitSource != "catalog" {
+			notes = append(notes, r.Name+": limit from "+r.LimitSource)
+		}
 		// The series' notes start with the detection's notes.
 		for _, n := range r.SeriesNotes {
 			notes = append(notes, r.Name+": "+n)
@@ -427,7 +432,8 @@ func writeResourcesTable(w io.Writer, rep resourcesReport) {
 	if len(missing) > 0 {
 		fmt.Fprintln(w)
 		for _, m := range missing {
-			fmt.Fprintln(w, "- "+m)
+			fmt.Fprintln(w, "- "+m.Missing)
+			writeCandidates(w, m.Candidates, m.CatalogSnippet)
 		}
 	}
 	if len(notes) > 0 {
@@ -435,6 +441,23 @@ func writeResourcesTable(w io.Writer, rep resourcesReport) {
 		for _, n := range notes {
 			fmt.Fprintln(w, "- "+n)
 		}
+	}
+}
+
+// writeCandidates prints, under a resource that was not found, the metric
+// names that look like it and the --catalog snippet that would declare
+// them.
+func writeCandidates(w io.Writer, candidates []string, snippet string) {
+	if len(candidates) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  metrics that look like it: %s\n", strings.Join(candidates, ", "))
+	if snippet == "" {
+		return
+	}
+	fmt.Fprintln(w, "  declare them with --catalog FILE, FILE holding:")
+	for _, l := range strings.Split(strings.TrimRight(snippet, "\n"), "\n") {
+		fmt.Fprintln(w, "    "+l)
 	}
 }
 

@@ -80,6 +80,7 @@ type runFlags struct {
 	remoteWriteInterval                    durationValue
 	grace                                  durationValue
 	quiet                                  bool
+	maxDroppedShare                        float64
 	metrics                                metricsFlags
 
 	// Quick mode.
@@ -110,6 +111,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	f.grace = durationValue{d: 10 * time.Second}
 	fs.Var(&f.grace, "grace", "after an interrupt, how long in-flight requests may finish (default 10s)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines")
+	fs.Float64Var(&f.maxDroppedShare, "max-dropped-share", loadgen.DefaultMaxDroppedShare, "the largest share of scheduled arrival-rate iterations the run may drop (every VU busy) and still pass, from 0 to 1; above it the run fails with exit 99 (1 turns the limit off; a dropped_iterations threshold in the scenario replaces it)")
 	f.metrics.register(fs)
 
 	fs.StringVar(&f.url, "url", "", "quick mode: the URL to load (its scheme and host become the target)")
@@ -158,18 +160,25 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if f.grace.d <= 0 {
 		return fmt.Errorf("run: --grace %s: expected a duration greater than 0 such as 10s", f.grace.String())
 	}
+	if f.maxDroppedShare < 0 || f.maxDroppedShare > 1 || f.maxDroppedShare != f.maxDroppedShare {
+		return fmt.Errorf("run: --max-dropped-share %v: expected a share from 0 to 1 such as 0.01 (1%%); 1 turns the limit off", f.maxDroppedShare)
+	}
 	if set["remote-write-header"] && f.remoteWrite == "" {
 		return errors.New("run: --remote-write-header needs --remote-write URL")
 	}
 
 	cfg := loadgen.Config{
-		Scenario:      sc,
-		Target:        f.target,
-		RunID:         f.runID,
-		Shard:         shard,
-		FlushInterval: f.remoteWriteInterval.d,
-		GracePeriod:   f.grace.d,
-		Logger:        e.log,
+		Scenario:        sc,
+		Target:          f.target,
+		RunID:           f.runID,
+		Shard:           shard,
+		FlushInterval:   f.remoteWriteInterval.d,
+		GracePeriod:     f.grace.d,
+		Logger:          e.log,
+		MaxDroppedShare: f.maxDroppedShare,
+	}
+	if f.maxDroppedShare == 0 {
+		cfg.MaxDroppedShare = loadgen.NoDroppedIterations
 	}
 	if f.out != "" {
 		// Fail before the load starts when the results cannot be written.
@@ -248,8 +257,13 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	}
 	writeRunSummary(e.stdout, run)
 	logTopErrors(e, runner.Errors())
+	for _, w := range run.Warnings {
+		fmt.Fprintln(e.stderr, "warning: "+w)
+	}
 
 	switch {
+	case run.Unreachable():
+		return fmt.Errorf("run: not one of the %d requests got an HTTP response, so the run measured nothing; is %s up? (the errors are listed above%s)", run.Total.Requests, run.Target, outNote(f.out))
 	case run.Status == model.RunInterrupted:
 		return fmt.Errorf("run interrupted after %s; partial results are in the tables above%s", run.End.Sub(run.Start).Round(time.Second), outNote(f.out))
 	case !run.Passed():

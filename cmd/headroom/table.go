@@ -52,17 +52,53 @@ func runHeadline(run *model.Run) string {
 	return s
 }
 
-// writeStageTable prints one row per stage and a Total row.
+// writeStageTable prints one row per stage and a Total row. A run that
+// dropped iterations gets a Dropped column, and the latency columns say
+// which view they are: "as sent" (the requests that ran, timed from their
+// scheduled start) beside the schedule-corrected view.
 func writeStageTable(w io.Writer, run *model.Run) {
-	t := &mdTable{header: []string{"Stage", "VUs", "RPS", "p50", "p95", "p99", "Error Rate"}, right: []bool{false, true, true, true, true, true, true}}
+	dropped := run.DroppedIterations > 0
+	corrected := run.Total.ScheduleCorrected != nil && dropped
+	header := []string{"Stage", "VUs", "RPS", "p50", "p95", "p99", "Error Rate"}
+	if corrected {
+		header = []string{"Stage", "VUs", "RPS", "p50 as sent", "p95 as sent", "p99 as sent", "Error Rate"}
+	}
+	if dropped {
+		header = append(header, "Dropped")
+	}
+	if corrected {
+		header = append(header, "p50 corrected", "p99 corrected")
+	}
+	right := make([]bool, len(header))
+	for i := 1; i < len(right); i++ {
+		right[i] = true
+	}
+	t := &mdTable{header: header, right: right}
 	row := func(s model.StageStats, name string) {
-		t.add(name, strconv.Itoa(s.VUs), fmtRate(s.RPS), fmtMillis(s.P50Ms), fmtMillis(s.P95Ms), fmtMillis(s.P99Ms), fmtPercent(s.ErrorRate))
+		cells := []string{name, strconv.Itoa(s.VUs), fmtRate(s.RPS), fmtMillis(s.P50Ms), fmtMillis(s.P95Ms), fmtMillis(s.P99Ms), fmtPercent(s.ErrorRate)}
+		if dropped {
+			cells = append(cells, fmt.Sprintf("%d (%s)", s.DroppedIterations, fmtPercent(s.DroppedShare)))
+		}
+		if corrected {
+			if c := s.ScheduleCorrected; c != nil {
+				cells = append(cells, fmtMillis(c.P50Ms), fmtMillis(c.P99Ms))
+			} else {
+				cells = append(cells, "", "")
+			}
+		}
+		t.add(cells...)
 	}
 	for _, s := range run.Stages {
 		row(s, s.Name)
 	}
 	row(run.Total, "Total")
 	t.write(w)
+	if corrected {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Latency views: \"as sent\" covers the requests that ran, each iteration's first request timed from its scheduled start;")
+		fmt.Fprintln(w, "dropped iterations are not in it. \"corrected\" serves every scheduled iteration, dropped ones included, in schedule")
+		fmt.Fprintln(w, "order by the next free VU, as wrk2 does; iterations still waiting at the end are estimated.")
+	}
 }
 
 // writeEndpointTable prints one row per endpoint.
@@ -107,6 +143,9 @@ func writeThresholds(w io.Writer, ts []model.ThresholdResult) {
 		if t.Aborted {
 			note = " — aborted the run"
 		}
+		if t.Default {
+			note += " (default limit; --max-dropped-share)"
+		}
 		fmt.Fprintf(w, "  %s %s %s — observed %s%s\n", mark, t.Metric, t.Expr, fmtObserved(t), note)
 	}
 }
@@ -127,6 +166,9 @@ func fmtObserved(t model.ThresholdResult) string {
 	case "http_reqs", "dropped_iterations":
 		if strings.HasPrefix(strings.TrimSpace(t.Expr), "rate") {
 			return fmtRate(t.Observed) + "/s"
+		}
+		if strings.HasPrefix(strings.TrimSpace(t.Expr), "share") {
+			return fmtPercent(t.Observed)
 		}
 	}
 	return strconv.FormatFloat(t.Observed, 'f', -1, 64)

@@ -11,6 +11,8 @@ import (
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
 	"github.com/headroom-sh/headroom/scenario"
+
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 func init() {
@@ -139,7 +141,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 
 // verifyReadPlan reads plan.json.
 func verifyReadPlan(path string) (*model.Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.Document)
 	if err != nil {
 		return nil, fmt.Errorf("could not read plan %q: %w", path, err)
 	}

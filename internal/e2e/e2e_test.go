@@ -1058,6 +1058,29 @@ func TestTheDemoFindsThePoolAtItsCapacity(t *testing.T) {
 	if rep.RunID != a.RunID {
 		t.Errorf("report.json is of run %q, the analysis of %q", rep.RunID, a.RunID)
 	}
+	// It tells the rest of the story: the costed plan for 3× today's
+	// traffic on the example topology, the dashboards and the alerts.
+	var plan model.Plan
+	readJSON(t, filepath.Join(dir, "plan", "plan.json"), &plan)
+	if plan.Target.TargetRPS != 540 || !strings.Contains(res.stdout, plan.Verdict) || !strings.Contains(plan.Verdict, "$") {
+		t.Errorf("plan for %.0f RPS, want 3 × 180 = 540 with its costs printed; verdict %q", plan.Target.TargetRPS, plan.Verdict)
+	}
+	if rep.Plan == nil {
+		t.Error("report.json holds no plan")
+	}
+	dash, _ := filepath.Glob(filepath.Join(dir, "dashboards", "*.json"))
+	if len(dash) == 0 {
+		t.Error("the demo wrote no dashboards")
+	}
+	rules, err := os.ReadFile(filepath.Join(dir, "rules", "headroom.rules.yml"))
+	if err != nil || !strings.Contains(string(rules), "HeadroomBelowTarget") {
+		t.Errorf("the demo wrote no alert rules with HeadroomBelowTarget: %v", err)
+	}
+	for _, p := range []string{"plan.json", "dashboards", "headroom.rules.yml", "report.html"} {
+		if !strings.Contains(res.stdout, p) {
+			t.Errorf("the demo's output does not say where %s was written", p)
+		}
+	}
 }
 
 // TestAScrapeTargetThatDiesMidRunIsReportedNotZeroed has `headroom run`

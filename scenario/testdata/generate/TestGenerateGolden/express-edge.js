@@ -172,12 +172,29 @@ function flowMembers() {
   flowDuration.add(Date.now() - t0, { flow });
 }
 
+// Flow "status" (weight 1).
+function flowStatus() {
+  const flow = "status";
+  const t0 = Date.now();
+  // GET /status/3000
+  {
+    const res = send("GET", () => "/status/3000", () => undefined, () => ({}), false, { endpoint: "GET /status/3000", flow: flow }, true);
+    const tags = { endpoint: "GET /status/3000", flow: flow, stage: stageName() };
+    check(res, {
+      "GET /status/3000 status 200": (r) => [200].includes(r.status),
+    }, tags);
+  }
+  sleep(uniform(0.5, 1.5));
+  flowDuration.add(Date.now() - t0, { flow });
+}
+
 // Each iteration runs one flow, chosen by weight.
 export default function () {
   if (!started) startVU();
-  const r = Math.random() * 2;
+  const r = Math.random() * 3;
   if (r < 1) flowBooks();
-  else flowMembers();
+  else if (r < 2) flowMembers();
+  else flowStatus();
 }
 
 // ---- helpers (the same behaviour as headroom's runner) ----

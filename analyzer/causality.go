@@ -1,0 +1,264 @@
+package analyzer
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/headroom-sh/headroom/model"
+)
+
+// This file decides which saturated resources limit throughput. A resource
+// is the bottleneck when its saturation coincides with the throughput
+// ceiling; one that fills up while goodput keeps rising is "saturated, not
+// limiting yet" — a full pool whose requests wait on a CPU shared with the
+// database, say. When two resources saturate together, it says which one
+// the evidence favours and what short run would tell them apart.
+
+const (
+	// stillRisingMin is the relative rise of goodput beyond the load where
+	// a resource was full that makes it "not limiting": less than that is
+	// the last of its headroom being used up, or noise.
+	stillRisingMin = 0.10
+	// fullShare is the share of its highest utilization at which a
+	// resource counts as full.
+	fullShare = 0.97
+	// contendTolerance is how much later (relative load) than another
+	// resource the bottleneck may saturate for the other to count as its
+	// contender.
+	contendTolerance = 0.10
+)
+
+// fullPoint returns when a saturated resource was full: the first time its
+// utilization reached fullShare of its highest (and at least the
+// saturation threshold), else the onset of its queueing. headroom is the
+// growth its remaining utilization still allows there (highest / current,
+// by the utilization law X = U / D), 1 for queueing.
+func (a *analysis) fullPoint(st *resourceState) (lp model.LoadPoint, headroom float64, ok bool) {
+	if st.byUtil && st.out.MaxUtilization != nil {
+		maxU := *st.out.MaxUtilization
+		level := math.Max(a.opts.SaturationUtilization, fullShare*maxU)
+		for _, p := range st.pts {
+			if u, ok := utilOf(p); ok && u >= level-1e-9 && u > 0 {
+				if lp, ok := a.loadAt(p.Time); ok {
+					lp.Time = p.Time
+					return lp, math.Max(1, maxU/u), true
+				}
+			}
+		}
+	}
+	if st.onset != nil {
+		return *st.onset, 1, true
+	}
+	return model.LoadPoint{}, 0, false
+}
+
+// goodputAround is the median goodput of the load points within one and a
+// half steps of lp's time, else lp's own.
+func (a *analysis) goodputAround(lp model.LoadPoint) float64 {
+	var xs []float64
+	win := 1.5 * a.stepSec
+	if a.fromStages || win <= 0 {
+		win = 0
+	}
+	for _, p := range a.pts {
+		if math.Abs(p.Time.Sub(lp.Time).Seconds()) <= win+1e-9 {
+			if g := goodput(p); finite(g) {
+				xs = append(xs, g)
+			}
+		}
+	}
+	if len(xs) == 0 {
+		return goodput(lp)
+	}
+	return median(xs)
+}
+
+// stillRising measures, for every saturated resource, the goodput where it
+// was full and the highest goodput reached at heavier load, and marks the
+// resource "not limiting" when goodput kept rising significantly and
+// either another resource saturated where it stopped rising, nothing
+// broke, or the system's throughput ceiling (a plateau) lies beyond.
+func (a *analysis) stillRising() {
+	noise := a.goodputNoise()
+	for _, st := range a.res {
+		if st.onset == nil {
+			continue
+		}
+		full, room, ok := a.fullPoint(st)
+		if !ok {
+			continue
+		}
+		st.fullKey = a.key(full)
+		g0 := a.goodputAround(full)
+		var after []float64
+		for _, p := range a.pts {
+			if p.Time.After(full.Time) && a.key(p) >= st.fullKey {
+				if g := goodput(p); finite(g) {
+					after = append(after, g)
+				}
+			}
+		}
+		if len(after) < 2 || !finite(g0) || g0 <= 0 {
+			continue
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(after)))
+		g1 := median(after[:min(3, len(after))])
+		st.out.GoodputAtSaturationRPS, st.out.GoodputAfterRPS = ptr(g0), ptr(g1)
+		st.rose = g1 > g0*room*(1+stillRisingMin) && g1-g0 > 3*noise
+	}
+	for _, st := range a.res {
+		if !st.rose {
+			continue
+		}
+		// Another resource that saturated at heavier load, where
+		// throughput stopped rising.
+		for _, o := range a.res {
+			if o == st || o.onset == nil || o.rose || o.onsetKey <= st.fullKey {
+				continue
+			}
+			if a.brk != nil && o.onsetKey > a.blameUpTo() {
+				continue
+			}
+			if st.ceilingBy == nil || o.onsetKey < st.ceilingBy.onsetKey {
+				st.ceilingBy = o
+			}
+		}
+		plateauBeyond := a.brk != nil && a.brk.Reason == model.ReasonSaturation && a.bpKey(*a.brk) > st.fullKey
+		st.notLimiting = st.ceilingBy != nil || a.brk == nil || plateauBeyond
+		st.out.NotLimiting = st.notLimiting
+		a.warnStillRising(st)
+	}
+}
+
+// warnStillRising says that a resource saturated while throughput kept
+// rising, and what that means.
+func (a *analysis) warnStillRising(st *resourceState) {
+	o := st.out
+	msg := fmt.Sprintf("a saturated resource but throughput still rising: %s was full from %s RPS, yet goodput kept rising to %s RPS",
+		o.Name, fnum(*o.GoodputAtSaturationRPS), fnum(*o.GoodputAfterRPS))
+	switch {
+	case st.ceilingBy != nil:
+		msg += fmt.Sprintf(" until %s saturated; %s is saturated, not limiting", st.ceilingBy.out.Name, o.Name)
+	case st.notLimiting && a.brk == nil:
+		msg += fmt.Sprintf(" to the end of the test; %s is saturated, not limiting yet", o.Name)
+	case st.notLimiting:
+		msg += fmt.Sprintf(": the throughput ceiling lies beyond it, so %s is saturated, not limiting, and the limit is something else", o.Name)
+	default:
+		msg += ": its queueing may explain the latency, but it is not a hard ceiling on throughput"
+	}
+	st.stillRisingMsg = msg
+	a.warn(model.Warning{Kind: "signals_disagree", Resource: o.Kind, Message: msg})
+	if st.notLimiting {
+		a.disagree = append(a.disagree, fmt.Sprintf("%s saturated but throughput still rose after it (%s → %s RPS)", o.Name, fnum(*o.GoodputAtSaturationRPS), fnum(*o.GoodputAfterRPS)))
+	}
+}
+
+// contend finds the resource that saturated with the bottleneck, or
+// before it, and says which one the evidence favours and how to tell them
+// apart.
+func (a *analysis) contend(best *resourceState) {
+	var rival *resourceState
+	for _, st := range a.res {
+		// A resource without a limit (goroutines, requests in flight)
+		// grows with whatever is slow: it is a symptom, and no setting of
+		// it can be changed to tell.
+		if st == best || st.onset == nil || st.out.Limit <= 0 || st.onsetKey > best.onsetKey*(1+contendTolerance) {
+			continue
+		}
+		if a.brk != nil && st.onsetKey > a.blameUpTo() {
+			continue
+		}
+		// Prefer a limiting rival, then the one closest to the bottleneck.
+		if rival == nil || (rival.notLimiting && !st.notLimiting) ||
+			(rival.notLimiting == st.notLimiting && math.Abs(st.onsetKey-best.onsetKey) < math.Abs(rival.onsetKey-best.onsetKey)) {
+			rival = st
+		}
+	}
+	if rival == nil {
+		return
+	}
+	bn := &a.out.Bottleneck
+	bn.Contender, bn.ContenderName = rival.obs.Kind, rival.out.Name
+	bn.Experiment = a.experiment(best, rival)
+	bn.Evidence += "; " + a.favours(best, rival) + "; to tell them apart, " + bn.Experiment.Text
+}
+
+// favours says why the evidence favours best over rival.
+func (a *analysis) favours(best, rival *resourceState) string {
+	why := ""
+	switch {
+	case rival.notLimiting && rival.out.GoodputAfterRPS != nil:
+		why = fmt.Sprintf("%s was full from %s RPS but throughput kept rising to %s RPS, so it was not what stopped it",
+			rival.out.Name, fnum(*rival.out.GoodputAtSaturationRPS), fnum(*rival.out.GoodputAfterRPS))
+	case rootFor(best, rival):
+		why = fmt.Sprintf("a full %s is more often a symptom of a slow %s than its cause", rival.out.Name, best.out.Name)
+	case best.explains > rival.explains:
+		why = fmt.Sprintf("its %s explains %s of the p95's variation against %s for %s", signalName(best), fpct(best.explains), fpct(rival.explains), rival.out.Name)
+	default:
+		why = "it is nearer its limit at the breaking point"
+	}
+	return fmt.Sprintf("%s saturated too, at %s; the evidence favours %s: %s",
+		rival.out.Name, a.onsetPhrase(rival), best.out.Name, why)
+}
+
+// rootFor reports whether best is listed as a likelier cause of rival.
+func rootFor(best, rival *resourceState) bool {
+	for _, k := range rootOf[rival.obs.Kind] {
+		if k == best.obs.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+// easeOfChange orders kinds by how easily a short run can change them: a
+// pool size is a setting, CPU a limit or a machine, a database server or
+// Redis a migration.
+var easeOfChange = map[string]int{
+	model.KindDBPool: 0, model.KindRedisPool: 1, model.KindHTTPInflight: 2, model.KindCPU: 3,
+	model.KindGoRuntime: 4, model.KindMemory: 5, model.KindHostCPU: 6,
+	model.KindDBServerConnections: 7, model.KindRedis: 8,
+}
+
+func ease(kind string) int {
+	if e, ok := easeOfChange[kind]; ok {
+		return e
+	}
+	return 9
+}
+
+// experiment writes the short run that separates best from rival: change
+// the one that is easier to change, and watch throughput.
+func (a *analysis) experiment(best, rival *resourceState) *model.Experiment {
+	ch, other := rival, best
+	if ease(best.obs.Kind) < ease(rival.obs.Kind) {
+		ch, other = best, rival
+	}
+	o := ch.out
+	e := &model.Experiment{Resource: o.Kind, ResourceName: o.Name, Unit: o.Unit, AtRPS: nz(best.onset.RPS)}
+	switch {
+	case o.Kind == model.KindHostCPU:
+		e.Change = fmt.Sprintf("run the service on a host of its own, or move the other tenants (such as the database) off its %s", fusage(o.Limit, o.Unit))
+	case o.Kind == model.KindCPU && o.Limit > 0:
+		e.From, e.To = o.Limit, 2*o.Limit
+		e.Change = fmt.Sprintf("give the service twice the CPU, from %s to %s", fusage(e.From, o.Unit), fusage(e.To, o.Unit))
+	case o.Kind == model.KindRedis:
+		e.Change = "move the heaviest Redis commands to a second Redis (or pipeline them)"
+	case o.Limit > 0:
+		e.From, e.To = o.Limit, 2*o.Limit
+		e.Change = fmt.Sprintf("raise the %s from %s to %s", o.Name, fnum(e.From), fusage(e.To, o.Unit))
+	default:
+		e.Change = fmt.Sprintf("give the %s more room", o.Name)
+	}
+	if ch == best {
+		e.IfMoves = fmt.Sprintf("%s is the limit, as the evidence says", o.Name)
+		e.IfFlat = fmt.Sprintf("%s is not the limit: look at %s", o.Name, other.out.Name)
+	} else {
+		e.IfMoves = fmt.Sprintf("%s was the limit after all, not %s", o.Name, other.out.Name)
+		e.IfFlat = fmt.Sprintf("%s is a symptom and %s is the limit", o.Name, other.out.Name)
+	}
+	e.Text = fmt.Sprintf("%s in a short run at about %s RPS: if throughput rises, %s; if it does not move, %s",
+		e.Change, fnum(e.AtRPS), e.IfMoves, e.IfFlat)
+	return e
+}

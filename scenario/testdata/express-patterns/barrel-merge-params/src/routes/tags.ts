@@ -1,0 +1,4 @@
+import { Router } from 'express';
+
+export const tagsRouter = Router();
+tagsRouter.get('/', (req, res) => res.json([]));

@@ -1,0 +1,6 @@
+export default {
+  port: 8080,
+  http: {
+    prefix: '/api',
+  },
+};

@@ -1,0 +1,5 @@
+import { Router } from 'express';
+
+const audit = Router();
+audit.get('/log', (req, res) => res.json([]));
+export { audit };

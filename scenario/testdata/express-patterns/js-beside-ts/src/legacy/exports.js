@@ -1,0 +1,3 @@
+const { Router } = require('express');
+
+exports.downloads = Router().get('/latest', (req, res) => res.send(''));

@@ -1,0 +1,5 @@
+import { Router } from 'express';
+
+export default (router: Router) => {
+  router.get('/ping', (req, res) => res.send('pong'));
+};
