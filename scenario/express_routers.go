@@ -1096,6 +1096,18 @@ func (ex *expander) expand(r *jsRouter, prefix string, inherited []string, mount
 				rt.Summary = docSummaryRE.ReplaceAllString(d.text, "")
 			}
 			ex.p.handlerInfo(r.file, handler, &rt)
+			if rt.Method != "GET" && rt.Method != "HEAD" && rt.Method != "DELETE" {
+				if vb := ex.p.validatorBody(r.file, reg.handlers[:len(reg.handlers)-1]); vb != nil {
+					if rt.Body == nil || !rt.Body.IsObject() {
+						rt.Body = vb
+					} else {
+						merged := *rt.Body
+						merged.Properties = append([]Property(nil), rt.Body.Properties...)
+						mergeProps(&merged, vb)
+						rt.Body = &merged
+					}
+				}
+			}
 			ex.routes = append(ex.routes, rt)
 		}
 	}

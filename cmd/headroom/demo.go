@@ -123,8 +123,16 @@ type demoFlags struct {
 var demoBottlenecks = []string{"pool", shapes.CPU, shapes.Redis, shapes.Shed, shapes.Retrograde, shapes.SLO, shapes.Flow, shapes.None}
 
 func runDemo(ctx context.Context, e *env, args []string) error {
+	n, args, err := repeatArg("demo", args)
+	if err != nil {
+		return err
+	}
+	if n > 1 {
+		return runRepeated(ctx, e, "demo", args, n)
+	}
 	c := commands["demo"]
 	fs := newFlagSet(e, c)
+	fs.Int("repeat", 1, repeatUsage)
 	var f demoFlags
 	fs.StringVar(&f.bottleneck, "bottleneck", "pool", "the story: "+strings.Join(demoBottlenecks, ", ")+" (pool is the checkout demo)")
 	fs.StringVar(&f.topology, "topology", "", "topology.yaml `file` the capacity plan is made for (default: the example checkout topology, examples/topology.yaml)")

@@ -96,8 +96,16 @@ type runFlags struct {
 var quickOnly = []string{"method", "body", "H", "header", "vus", "duration", "stage", "executor", "rate", "time-unit", "pre-allocated-vus", "max-vus", "threshold"}
 
 func runRun(ctx context.Context, e *env, args []string) error {
+	n, args, err := repeatArg("run", args)
+	if err != nil {
+		return err
+	}
+	if n > 1 {
+		return runRepeated(ctx, e, "run", args, n)
+	}
 	c := commands["run"]
 	fs := newFlagSet(e, c)
+	fs.Int("repeat", 1, repeatUsage)
 	var f runFlags
 	fs.StringVar(&f.target, "target", "", "base URL of the API under test; overrides the scenario's target")
 	fs.StringVar(&f.out, "out", "run.json", "where to write the run's results (run.json); empty to skip")
@@ -174,6 +182,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		Shard:           shard,
 		FlushInterval:   f.remoteWriteInterval.d,
 		GracePeriod:     f.grace.d,
+		Secrets:         loadgen.OSSecrets(),
 		Logger:          e.log,
 		MaxDroppedShare: f.maxDroppedShare,
 	}
@@ -259,6 +268,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	logTopErrors(e, runner.Errors())
 	for _, w := range run.Warnings {
 		fmt.Fprintln(e.stderr, "warning: "+w)
+	}
+	if run.AuthRefused() {
+		e.log.Warn(model.AuthRefusedHint)
 	}
 
 	switch {
