@@ -4,7 +4,7 @@
 # 127.0.0.1 and every load bounded in time. See bench/README.md.
 #
 #   bench/run.sh              every part
-#   bench/run.sh rps cpu      only the named parts: rps cpu mem car go
+#   bench/run.sh rps cpu      only the named parts: rps cpu mem car go realapp
 #
 # Exits non-zero only when a tool fails to run; a missed goal is reported
 # as MISS in the summary, not as a failure.
@@ -37,7 +37,7 @@ GOAL_KIB_PER_VU=16    # memory per idle VU ≤ 16 KiB
 GOAL_CAR_ERROR=0.01   # achieved arrival rate within 1% of the target
 GOAL_LAG_P99_MS=5     # p99 scheduling lag < 5 ms
 
-ALL_PARTS=(rps cpu mem car go)
+ALL_PARTS=(rps cpu mem car go realapp)
 if [ $# -eq 0 ] || [ "$1" = all ]; then
 	PARTS=("${ALL_PARTS[@]}")
 else
@@ -45,7 +45,7 @@ else
 fi
 for p in "${PARTS[@]}"; do
 	case $p in
-	rps | cpu | mem | car | go) ;;
+	rps | cpu | mem | car | go | realapp) ;;
 	-h | --help | help)
 		sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
@@ -518,6 +518,31 @@ report_go() {
 	[ "$rc" = 0 ] || row "go benchmarks" "failed" "-" "see go-bench.txt" "ERROR"
 }
 
+# ---------------------------------------------------------------- realapp
+
+# report_realapp runs bench/realapp.sh (headroom against real applications
+# nobody here wrote; its own table follows the summary).
+REALAPP_TABLE=
+report_realapp() {
+	wait_quiet "real applications"
+	log "bash bench/realapp.sh (results in $RESULTS/realapp)"
+	local rc=0
+	RESULTS="$RESULTS/realapp" bash bench/realapp.sh >"$RESULTS/realapp.out" 2>&1 || rc=$?
+	grep -E '^(realapp: [a-zA-Z-]+: (capacity|headroom)|realapp: (ERROR|NOTE))' "$RESULTS/realapp.out" >&2
+	if [ "$rc" != 0 ]; then
+		tail -5 "$RESULTS/realapp.out" >&2
+		fail "bench/realapp.sh failed (status $rc); see $RESULTS/realapp.out"
+		row "real applications (bench/realapp.sh)" "failed" "-" "see realapp.out" "ERROR"
+		return
+	fi
+	REALAPP_TABLE=$RESULTS/realapp/summary.md
+	# The last column of each analysis row says whether headroom's
+	# bottleneck agrees with the A/B run.
+	local agree
+	agree=$(awk -F'|' 'NF > 2 && $(NF - 1) ~ /^ *(yes|no|partly|[?]) *$/ { n++; if ($(NF - 1) ~ /^ *yes/) y++ } END { printf "%d of %d", y, n }' "$REALAPP_TABLE")
+	row "real applications: bottleneck agrees with A/B" "$agree analyses" "-" "table below" "info"
+}
+
 # ---------------------------------------------------------------- main
 
 mkdir -p "$RESULTS"
@@ -544,6 +569,7 @@ fi
 want mem && report_mem
 want car && report_car
 want go && report_go
+want realapp && report_realapp
 
 {
 	echo
@@ -561,6 +587,10 @@ want go && report_go
 			}
 		}'
 } | tee "$RESULTS/summary.txt"
+if [ -n "$REALAPP_TABLE" ] && [ -s "$REALAPP_TABLE" ]; then
+	echo
+	tee -a "$RESULTS/summary.txt" <"$REALAPP_TABLE"
+fi
 
 if [ "$FAILED" != 0 ]; then
 	echo "bench/run.sh: a tool failed to run (see the ERROR lines above)" >&2
