@@ -298,7 +298,11 @@ func breakingSection(a *model.Analysis) section {
 		if bp.Limit != 0 {
 			lim = bpValue(bp.Reason, bp.Limit)
 		}
-		t.add(reasonText(bp.Reason), bpLoad(&bp), orDash(bp.Stage), val, lim, orDash(bp.Confidence), bp.Evidence)
+		load := bpLoad(&bp)
+		if bp.RPSUncertainty > 0 {
+			load += " ± " + fmtRPS(bp.RPSUncertainty)
+		}
+		t.add(reasonText(bp.Reason), load, orDash(bp.Stage), val, lim, orDash(bp.Confidence), bp.Evidence)
 	}
 	s.tab(t)
 	return s
