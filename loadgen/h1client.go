@@ -475,6 +475,12 @@ func readH1Response(c io.Reader, method string, keepBody bool, maxBody int64) (r
 			continue
 		}
 		resp.keep = !closeC && (!http10 || keepAlive)
+		if http10 && chunked {
+			// Transfer-Encoding is HTTP/1.1's: in an HTTP/1.0 response
+			// it is ignored, as net/http does, and the connection, whose
+			// framing is then in doubt, is closed (RFC 9112, 6.1).
+			chunked, resp.keep = false, false
+		}
 		break
 	}
 	switch c := resp.status; {
