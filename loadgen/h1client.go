@@ -431,7 +431,13 @@ func readH1Response(c io.Reader, method string, keepBody bool, maxBody int64) (r
 			return resp, fmt.Errorf("%w: status line %q", errMalformed, trimLine(line))
 		}
 		http10 = line[7] == '0'
-		code, ok := atoi3(line[9:12])
+		// The status code may follow more than one space, and the reason
+		// may be missing, as net/http accepts.
+		rest := bytes.TrimLeft(line[9:], " ")
+		code, ok := 0, len(rest) >= 3 && (len(rest) == 3 || rest[3] == ' ')
+		if ok {
+			code, ok = atoi3(rest[:3])
+		}
 		if !ok {
 			return resp, fmt.Errorf("%w: status line %q", errMalformed, trimLine(line))
 		}
