@@ -197,6 +197,10 @@ func referenceResponse(data []byte) (refResponse, error) {
 		if err != nil {
 			return refResponse{}, err
 		}
+		if resp.ProtoMajor != 1 {
+			// Only HTTP/1.x responses, interim ones included, are compared.
+			return refResponse{major: resp.ProtoMajor}, nil
+		}
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue
 		}
