@@ -147,3 +147,17 @@ func TestValidationSchemasGiveTypedBodies(t *testing.T) {
 		t.Errorf("the days field is not drawn from its bounds: %v", m)
 	}
 }
+
+func TestAuthMiddlewareIsToldFromHardening(t *testing.T) {
+	for name, want := range map[string]bool{
+		"authenticate": true, "passport.authenticate()": true, "isAuth": true, "auth()": true, "requireAdmin": true,
+		"passportConfig.isAuthenticated": true, "verifyToken": true, "jwt()": true,
+		"passport.initialize()": false, "passport.session()": false, "session()": false, "frameGuard": false,
+		"doubleCsrfProtection": false, "lusca.xssProtection()": false, "authLimiter": false, "cookieSession()": false,
+		"helmet()": false, "express.json()": false,
+	} {
+		if got := isAuthMiddleware(name); got != want {
+			t.Errorf("%s: auth %v, want %v", name, got, want)
+		}
+	}
+}
