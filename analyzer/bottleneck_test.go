@@ -330,6 +330,26 @@ func TestCausality(t *testing.T) {
 			t.Errorf("evidence %q does not say why CPU is favoured", bn.Evidence)
 		}
 	})
+	t.Run("a pool full well below a plateau nothing measured explains is not blamed, and raising it is the check offered", func(t *testing.T) {
+		s := poolThenHost()
+		s.resources = s.resources[:2] // no host CPU measured
+		// An SLO the test never reaches: the throughput ceiling (the
+		// plateau or the USL peak at ~122 RPS) is the breaking point.
+		a := analyze(t, s, Options{SLOP95: 5 * time.Second})
+		if a.BreakingPoint == nil || !throughputCeiling(a.BreakingPoint.Reason) || !near(a.BreakingPoint.RPS, 122, 8) {
+			t.Fatalf("breaking point = %+v, want the ceiling at ~122 RPS", a.BreakingPoint)
+		}
+		bn := a.Bottleneck
+		if bn.Resource != model.BottleneckUnknown {
+			t.Fatalf("bottleneck = %q (%s), want unknown", bn.Resource, bn.Evidence)
+		}
+		if !strings.Contains(bn.Evidence, "DB connection pool saturated at") || !strings.Contains(bn.Evidence, "but is not limiting: goodput kept rising from") {
+			t.Errorf("evidence %q does not say the pool filled without limiting", bn.Evidence)
+		}
+		if e := bn.Experiment; e == nil || e.Resource != model.KindDBPool || e.From != 4 || e.To != 8 || !strings.Contains(e.IfFlat, "is a symptom and the limit is something else") {
+			t.Errorf("experiment = %+v, want the pool raised from 4 to 8", e)
+		}
+	})
 	t.Run("a single bottleneck gets no contender and no experiment", func(t *testing.T) {
 		a := analyze(t, cpuBound(), Options{})
 		if a.Bottleneck.Contender != "" || a.Bottleneck.Experiment != nil {
