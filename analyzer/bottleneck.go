@@ -860,16 +860,26 @@ func (a *analysis) endpointAttribution() {
 		// thirds, but nothing queued for it.
 		material := att.BaselineP99Ms <= 0 || att.P99Ms-att.BaselineP99Ms >= a.minGrowthMs()
 		grew := att.BaselineP99Ms <= 0 || att.P99Ms >= flatLatency*att.BaselineP99Ms
-		if len(pts) >= 3 {
-			var ts, ys []float64
-			for _, p := range pts {
-				if finite(p.P95Ms) {
-					ts = append(ts, p.Time.Sub(a.obs.Start).Seconds())
-					ys = append(ys, p.P95Ms)
-				}
+		var ts, ys []float64
+		for _, p := range pts {
+			if finite(p.P95Ms) {
+				ts = append(ts, p.Time.Sub(a.obs.Start).Seconds())
+				ys = append(ys, p.P95Ms)
 			}
+		}
+		if len(ys) >= 3 {
 			if tr := trend(ts, ys, "per second"); tr.Slope > 0 && tr.PValue < a.opts.TrendAlpha {
 				grew = true
+			}
+		}
+		// Over time, as load rose: the last third of the endpoint's p95
+		// materially above its first. A smooth ramp recorded as one stage
+		// shows its growth only here.
+		if len(ys) >= 2 {
+			k := max(1, len(ys)/3)
+			lo, hi := median(ys[:k]), median(ys[len(ys)-k:])
+			if hi >= flatLatency*lo && hi-lo >= a.minGrowthMs() {
+				grew, material = true, true
 			}
 		}
 		switch {
