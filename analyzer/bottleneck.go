@@ -510,6 +510,9 @@ func (a *analysis) unknownBottleneck(later, notLimiting []*resourceState) {
 	if c := a.candidatesPhrase(); c != "" && bn.Resource == model.BottleneckUnknown {
 		parts = append(parts, c)
 	}
+	if e := a.suspectExperiment(notLimiting); e != nil && bn.Resource == model.BottleneckUnknown {
+		bn.Experiment = e
+	}
 	bn.Evidence = strings.Join(parts, "; ")
 }
 
@@ -857,16 +860,26 @@ func (a *analysis) endpointAttribution() {
 		// thirds, but nothing queued for it.
 		material := att.BaselineP99Ms <= 0 || att.P99Ms-att.BaselineP99Ms >= a.minGrowthMs()
 		grew := att.BaselineP99Ms <= 0 || att.P99Ms >= flatLatency*att.BaselineP99Ms
-		if len(pts) >= 3 {
-			var ts, ys []float64
-			for _, p := range pts {
-				if finite(p.P95Ms) {
-					ts = append(ts, p.Time.Sub(a.obs.Start).Seconds())
-					ys = append(ys, p.P95Ms)
-				}
+		var ts, ys []float64
+		for _, p := range pts {
+			if finite(p.P95Ms) {
+				ts = append(ts, p.Time.Sub(a.obs.Start).Seconds())
+				ys = append(ys, p.P95Ms)
 			}
+		}
+		if len(ys) >= 3 {
 			if tr := trend(ts, ys, "per second"); tr.Slope > 0 && tr.PValue < a.opts.TrendAlpha {
 				grew = true
+			}
+		}
+		// Over time, as load rose: the last third of the endpoint's p95
+		// materially above its first. A smooth ramp recorded as one stage
+		// shows its growth only here.
+		if len(ys) >= 2 {
+			k := max(1, len(ys)/3)
+			lo, hi := median(ys[:k]), median(ys[len(ys)-k:])
+			if hi >= flatLatency*lo && hi-lo >= a.minGrowthMs() {
+				grew, material = true, true
 			}
 		}
 		switch {
@@ -897,16 +910,25 @@ func (a *analysis) minGrowthMs() float64 {
 // busy but unsaturated resource rises with load too, and correlation alone
 // would blame it); the others only when none of those explains it.
 func (a *analysis) attribute(att *model.EndpointAttribution, pts []model.LoadPoint) {
-	var limiting []*resourceState
+	var limiting, saturated []*resourceState
 	for _, st := range a.res {
-		if st.onset != nil && !st.notLimiting {
-			limiting = append(limiting, st)
+		if st.onset != nil {
+			saturated = append(saturated, st)
+			if !st.notLimiting {
+				limiting = append(limiting, st)
+			}
 		}
 	}
-	if len(limiting) > 0 && a.attributeAmong(att, pts, limiting) {
+	if len(limiting) > 0 && a.attributeAmong(att, pts, limiting, true) {
 		return
 	}
-	a.attributeAmong(att, pts, a.res)
+	if len(saturated) > len(limiting) && a.attributeAmong(att, pts, saturated, true) {
+		return
+	}
+	// Nothing saturated explains it: a resource that merely rises with
+	// load correlates with any latency that does, so it is named as the
+	// best correlate, not as the cause.
+	a.attributeAmong(att, pts, a.res, false)
 }
 
 // bottleneckMargin is how much less of an endpoint's p95 the bottleneck
@@ -915,7 +937,7 @@ const bottleneckMargin = 0.05
 
 // attributeAmong attributes att to the best of rs and reports whether one
 // explains at least explainsMin.
-func (a *analysis) attributeAmong(att *model.EndpointAttribution, pts []model.LoadPoint, rs []*resourceState) bool {
+func (a *analysis) attributeAmong(att *model.EndpointAttribution, pts []model.LoadPoint, rs []*resourceState, blame bool) bool {
 	type cand struct {
 		st     *resourceState
 		signal string
@@ -942,10 +964,13 @@ func (a *analysis) attributeAmong(att *model.EndpointAttribution, pts []model.Lo
 	if bn != nil && best != nil && bn.r2 >= explainsMin && bn.r2 >= best.r2-bottleneckMargin {
 		best = bn
 	}
-	if best == nil || best.r2 < explainsMin {
-		att.Evidence = fmt.Sprintf("%s: p99 %s at peak (%s at the lightest load); no measured resource explains its latency", att.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
+	if best == nil || best.r2 < explainsMin || !blame {
+		att.Evidence = fmt.Sprintf("%s: p99 %s at peak (%s at the lightest load); no saturated resource explains its latency", att.Endpoint, fms(att.P99Ms), fms(att.BaselineP99Ms))
 		if best != nil && best.r2 > 0 {
-			att.Evidence += fmt.Sprintf(" (best: %s %s, %s)", best.st.out.Name, signalWord(best.signal), fpct(best.r2))
+			att.Evidence += fmt.Sprintf(" (best correlate: %s %s, %s, not saturated)", best.st.out.Name, signalWord(best.signal), fpct(best.r2))
+			if best.st.onset != nil {
+				att.Evidence = strings.Replace(att.Evidence, ", not saturated)", ")", 1)
+			}
 		}
 		if best != nil {
 			att.Explains = best.r2

@@ -330,6 +330,26 @@ func TestCausality(t *testing.T) {
 			t.Errorf("evidence %q does not say why CPU is favoured", bn.Evidence)
 		}
 	})
+	t.Run("a pool full well below a plateau nothing measured explains is not blamed, and raising it is the check offered", func(t *testing.T) {
+		s := poolThenHost()
+		s.resources = s.resources[:2] // no host CPU measured
+		// An SLO the test never reaches: the throughput ceiling (the
+		// plateau or the USL peak at ~122 RPS) is the breaking point.
+		a := analyze(t, s, Options{SLOP95: 5 * time.Second})
+		if a.BreakingPoint == nil || !throughputCeiling(a.BreakingPoint.Reason) || !near(a.BreakingPoint.RPS, 122, 8) {
+			t.Fatalf("breaking point = %+v, want the ceiling at ~122 RPS", a.BreakingPoint)
+		}
+		bn := a.Bottleneck
+		if bn.Resource != model.BottleneckUnknown {
+			t.Fatalf("bottleneck = %q (%s), want unknown", bn.Resource, bn.Evidence)
+		}
+		if !strings.Contains(bn.Evidence, "DB connection pool saturated at") || !strings.Contains(bn.Evidence, "but is not limiting: goodput kept rising from") {
+			t.Errorf("evidence %q does not say the pool filled without limiting", bn.Evidence)
+		}
+		if e := bn.Experiment; e == nil || e.Resource != model.KindDBPool || e.From != 4 || e.To != 8 || !strings.Contains(e.IfFlat, "is a symptom and the limit is something else") {
+			t.Errorf("experiment = %+v, want the pool raised from 4 to 8", e)
+		}
+	})
 	t.Run("a single bottleneck gets no contender and no experiment", func(t *testing.T) {
 		a := analyze(t, cpuBound(), Options{})
 		if a.Bottleneck.Contender != "" || a.Bottleneck.Experiment != nil {
@@ -391,5 +411,60 @@ func TestUnknownBottleneckPointsAtMetricsThatLookLikeAResource(t *testing.T) {
 	}
 	if a.Missing[0].CatalogSnippet == "" {
 		t.Errorf("missing[0] lost its snippet: %+v", a.Missing[0])
+	}
+}
+
+// oneStage folds a run's stages into one, as a smooth ramp records them.
+func oneStage(obs model.Observations) model.Observations {
+	all := model.StageObservation{Name: "ramp", Executor: "ramping-vus", Start: obs.Stages[0].Start, End: obs.Stages[len(obs.Stages)-1].End}
+	eps := map[string]*model.EndpointObservation{}
+	var order []string
+	var bs [][]model.Bucket
+	for _, s := range obs.Stages {
+		all.VUs = math.Max(all.VUs, s.VUs)
+		all.Requests += s.Requests
+		all.Errors += s.Errors
+		all.SumSeconds += s.SumSeconds
+		bs = append(bs, s.Buckets)
+		for _, e := range s.Endpoints {
+			x, ok := eps[e.Endpoint]
+			if !ok {
+				x = &model.EndpointObservation{Endpoint: e.Endpoint}
+				eps[e.Endpoint] = x
+				order = append(order, e.Endpoint)
+			}
+			x.Requests += e.Requests
+			x.Errors += e.Errors
+			x.SumSeconds += e.SumSeconds
+			x.Buckets = mergeBuckets(x.Buckets, e.Buckets)
+		}
+	}
+	all.Buckets = mergeBuckets(bs...)
+	for _, n := range order {
+		all.Endpoints = append(all.Endpoints, *eps[n])
+	}
+	obs.Stages = []model.StageObservation{all}
+	for i := range obs.Series {
+		obs.Series[i].Stage = "ramp"
+	}
+	return obs
+}
+
+func TestEndpointAttributionOnASmoothRampInOneStage(t *testing.T) {
+	s := poolBound()
+	s.endpoints = append(s.endpoints, synthEndpoint{name: "GET /health", share: 0.05, p95: func(o float64) float64 { return 0.3 + o/2000 }})
+	a, err := Analyze(oneStage(s.observations()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range a.SlowestEndpoints {
+		got[e.Endpoint] = e.Resource
+	}
+	want := map[string]string{"POST /orders": model.KindDBPool, "GET /products/{id}": "", "GET /health": ""}
+	for ep, res := range want {
+		if r, ok := got[ep]; !ok || r != res {
+			t.Errorf("%s attributed to %q (present %v), want %q; slowest %+v", ep, r, ok, res, a.SlowestEndpoints)
+		}
 	}
 }

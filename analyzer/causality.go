@@ -19,7 +19,7 @@ const (
 	// stillRisingMin is the relative rise of goodput beyond the load where
 	// a resource was full that makes it "not limiting": less than that is
 	// the last of its headroom being used up, or noise.
-	stillRisingMin = 0.10
+	stillRisingMin = 0.15
 	// fullShare is the share of its highest utilization at which a
 	// resource counts as full.
 	fullShare = 0.97
@@ -54,8 +54,8 @@ func (a *analysis) fullPoint(st *resourceState) (lp model.LoadPoint, headroom fl
 }
 
 // goodputAround is the median goodput of the load points within one and a
-// half steps of lp's time, else lp's own.
-func (a *analysis) goodputAround(lp model.LoadPoint) float64 {
+// half steps of lp's time, else lp's own, and how many points it is of.
+func (a *analysis) goodputAround(lp model.LoadPoint) (float64, int) {
 	var xs []float64
 	win := 1.5 * a.stepSec
 	if a.fromStages || win <= 0 {
@@ -69,9 +69,9 @@ func (a *analysis) goodputAround(lp model.LoadPoint) float64 {
 		}
 	}
 	if len(xs) == 0 {
-		return goodput(lp)
+		return goodput(lp), 1
 	}
-	return median(xs)
+	return median(xs), len(xs)
 }
 
 // stillRising measures, for every saturated resource, the goodput where it
@@ -90,22 +90,29 @@ func (a *analysis) stillRising() {
 			continue
 		}
 		st.fullKey = a.key(full)
-		g0 := a.goodputAround(full)
-		var after []float64
+		g0, n0 := a.goodputAround(full)
+		// Goodput at the heaviest loads beyond it: the median of the top
+		// quarter of those points by load (at least three), which a few
+		// noisy intervals do not lift.
+		var after []model.LoadPoint
 		for _, p := range a.pts {
-			if p.Time.After(full.Time) && a.key(p) >= st.fullKey {
-				if g := goodput(p); finite(g) {
-					after = append(after, g)
-				}
+			if p.Time.After(full.Time) && a.key(p) >= st.fullKey && finite(goodput(p)) {
+				after = append(after, p)
 			}
 		}
 		if len(after) < 2 || !finite(g0) || g0 <= 0 {
 			continue
 		}
-		sort.Sort(sort.Reverse(sort.Float64Slice(after)))
-		g1 := median(after[:min(3, len(after))])
+		sort.SliceStable(after, func(i, j int) bool { return a.key(after[i]) > a.key(after[j]) })
+		var top []float64
+		for _, p := range after[:min(len(after), max(3, len(after)/4))] {
+			top = append(top, goodput(p))
+		}
+		g1 := median(top)
 		st.out.GoodputAtSaturationRPS, st.out.GoodputAfterRPS = ptr(g0), ptr(g1)
-		st.rose = g1 > g0*room*(1+stillRisingMin) && g1-g0 > 3*noise
+		// The two medians are of n0 and len(top) intervals: their
+		// difference is noisy by about noise·√(1/n0 + 1/n1).
+		st.rose = g1 > g0*room*(1+stillRisingMin) && g1-g0 > 3*noise*math.Sqrt(1/float64(n0)+1/float64(len(top)))
 	}
 	for _, st := range a.res {
 		if !st.rose {
@@ -124,11 +131,18 @@ func (a *analysis) stillRising() {
 				st.ceilingBy = o
 			}
 		}
-		plateauBeyond := a.brk != nil && a.brk.Reason == model.ReasonSaturation && a.bpKey(*a.brk) > st.fullKey
+		plateauBeyond := a.brk != nil && throughputCeiling(a.brk.Reason) && a.bpKey(*a.brk) > st.fullKey
 		st.notLimiting = st.ceilingBy != nil || a.brk == nil || plateauBeyond
 		st.out.NotLimiting = st.notLimiting
 		a.warnStillRising(st)
 	}
+}
+
+// throughputCeiling reports whether a breaking point's reason is where
+// throughput itself stopped (a plateau, the USL peak, a fall) rather than
+// a latency or error limit crossed on the way up.
+func throughputCeiling(reason string) bool {
+	return reason == model.ReasonSaturation || reason == model.ReasonThroughputPeak || reason == model.ReasonRetrograde
 }
 
 // warnStillRising says that a resource saturated while throughput kept
@@ -144,8 +158,10 @@ func (a *analysis) warnStillRising(st *resourceState) {
 		msg += fmt.Sprintf(" to the end of the test; %s is saturated, not limiting yet", o.Name)
 	case st.notLimiting:
 		msg += fmt.Sprintf(": the throughput ceiling lies beyond it, so %s is saturated, not limiting, and the limit is something else", o.Name)
-	default:
+	case st.byQueue:
 		msg += ": its queueing may explain the latency, but it is not a hard ceiling on throughput"
+	default:
+		msg += ": it is not a hard ceiling on throughput"
 	}
 	st.stillRisingMsg = msg
 	a.warn(model.Warning{Kind: "signals_disagree", Resource: o.Kind, Message: msg})
@@ -181,7 +197,7 @@ func (a *analysis) contend(best *resourceState) {
 	bn := &a.out.Bottleneck
 	bn.Contender, bn.ContenderName = rival.obs.Kind, rival.out.Name
 	bn.Experiment = a.experiment(best, rival)
-	bn.Evidence += "; " + a.favours(best, rival) + "; to tell them apart, " + bn.Experiment.Text
+	bn.Evidence += "; " + a.favours(best, rival)
 }
 
 // favours says why the evidence favours best over rival.
@@ -229,11 +245,15 @@ func ease(kind string) int {
 }
 
 // experiment writes the short run that separates best from rival: change
-// the one that is easier to change, and watch throughput.
+// the one that is easier to change, and watch throughput. With a nil rival
+// it tests best alone.
 func (a *analysis) experiment(best, rival *resourceState) *model.Experiment {
 	ch, other := rival, best
-	if ease(best.obs.Kind) < ease(rival.obs.Kind) {
+	if rival == nil || ease(best.obs.Kind) < ease(rival.obs.Kind) {
 		ch, other = best, rival
+	}
+	if rival == nil {
+		other = nil
 	}
 	o := ch.out
 	e := &model.Experiment{Resource: o.Kind, ResourceName: o.Name, Unit: o.Unit, AtRPS: nz(best.onset.RPS)}
@@ -251,12 +271,42 @@ func (a *analysis) experiment(best, rival *resourceState) *model.Experiment {
 	default:
 		e.Change = fmt.Sprintf("give the %s more room", o.Name)
 	}
-	if ch == best {
+	switch {
+	case other == nil:
+		e.IfMoves = fmt.Sprintf("%s is the limit after all", o.Name)
+		e.IfFlat = fmt.Sprintf("%s is a symptom and the limit is something else", o.Name)
+	case ch == best:
 		e.IfMoves = fmt.Sprintf("%s is the limit, as the evidence says", o.Name)
 		e.IfFlat = fmt.Sprintf("%s is not the limit: look at %s", o.Name, other.out.Name)
-	} else {
+	default:
 		e.IfMoves = fmt.Sprintf("%s was the limit after all, not %s", o.Name, other.out.Name)
 		e.IfFlat = fmt.Sprintf("%s is a symptom and %s is the limit", o.Name, other.out.Name)
+	}
+	e.Text = fmt.Sprintf("%s in a short run at about %s RPS: if throughput rises, %s; if it does not move, %s",
+		e.Change, fnum(e.AtRPS), e.IfMoves, e.IfFlat)
+	return e
+}
+
+// suspectExperiment, when no resource is blamed but some saturated without
+// limiting, tests the one easiest to change: the evidence says it did not
+// stop throughput, and a short run confirms it cheaply.
+func (a *analysis) suspectExperiment(notLimiting []*resourceState) *model.Experiment {
+	var pick *resourceState
+	for _, st := range notLimiting {
+		if st.out.Limit <= 0 {
+			continue
+		}
+		if pick == nil || ease(st.obs.Kind) < ease(pick.obs.Kind) {
+			pick = st
+		}
+	}
+	if pick == nil {
+		return nil
+	}
+	e := a.experiment(pick, nil)
+	e.AtRPS = nz(pick.onset.RPS)
+	if pick.out.GoodputAfterRPS != nil {
+		e.AtRPS = *pick.out.GoodputAfterRPS
 	}
 	e.Text = fmt.Sprintf("%s in a short run at about %s RPS: if throughput rises, %s; if it does not move, %s",
 		e.Change, fnum(e.AtRPS), e.IfMoves, e.IfFlat)

@@ -55,8 +55,10 @@ const (
 	// load range besides every distinct load.
 	hingeCandidates = 80
 	// littleMinShare is the least share of the latency growth that
-	// Little's law requires at flat throughput (Δ(R+Z) = ΔN/X for a closed
-	// system) that must be observed for a plateau to be the system's.
+	// Little's law (J. D. C. Little, Operations Research 9(3), 1961)
+	// requires at flat throughput (Δ(R+Z) = ΔN/X for a closed system of N
+	// users with think time Z) that must be observed for a plateau to be
+	// the system's.
 	littleMinShare = 0.5
 	// overloadMinShortfall is the least relative shortfall of achieved
 	// against offered throughput that counts as falling behind (and the
@@ -124,9 +126,13 @@ type hingeFit struct {
 	p float64
 }
 
-// fitHinge fits the hinge by least squares, trying knees across the load
-// range (every distinct load and an even grid, then a finer grid around
-// the best), with at least two points below the knee and
+// fitHinge fits the hinge by least squares: a continuous segmented
+// regression with one breakpoint (the model of V. M. R. Muggeo,
+// "Estimating regression models with unknown break-points", Statistics
+// in Medicine 22, 2003), here with the breakpoint profiled out by a grid
+// search, since for a fixed breakpoint the fit is linear. It tries knees
+// across the load range (every distinct load and an even grid, then a
+// finer grid around the best), with at least two points below the knee and
 // plateauMinPoints at or above it, and a rising first segment. It is false
 // when no knee qualifies. For a fixed knee the fit is a simple linear
 // regression of x on z = min(0, l − k), whose sums come from prefix sums
@@ -734,7 +740,6 @@ func (a *analysis) overloadBreak() (model.BreakingPoint, bool) {
 
 	bp := a.crossingPoint(model.ReasonSaturation, c, a.fromStages)
 	bp.RPS, bp.Value = pl.level, pl.level
-	bp.Limit = limit
 	bp.RPSUncertainty = pl.uncertainty
 	offered := k * pl.offeredTo
 	bp.Evidence = fmt.Sprintf("achieved throughput fell behind the offered rate at %s iterations/s offered: it carried %s ± %s successful RPS from there while up to %s iterations/s (%s RPS) were offered (−%s)",

@@ -683,3 +683,63 @@ func TestAPlateauThatSagsStillGivesItsCapacity(t *testing.T) {
 		t.Errorf("evidence %q should say that throughput fell", b.Evidence)
 	}
 }
+
+// TestSaturationShapesAcrossSeeds runs every shape with 40 seeds per ramp
+// and checks how often the reason is right and the RPS within ±15% of the
+// truth: always on clean ramps, and in at least 85% of the short or coarse
+// runs with 6% noise and pauses, where single runs can mislead (and say so
+// with their uncertainty). The table is logged with -v.
+func TestSaturationShapesAcrossSeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,120 analyses")
+	}
+	shapes := []struct {
+		name   string
+		sys    shapeSys
+		reason string // "" for no breaking point
+	}{
+		{"cpu", cpuQuota(), model.ReasonSaturation}, {"redis", singleThreadedRedis(), model.ReasonSaturation},
+		{"shed", shedder(), model.ReasonErrorRate}, {"retrograde", retrogradeUSL(), model.ReasonRetrograde},
+		{"slo", latencyFirst(), model.ReasonLatencySLO}, {"open", openOverload(), model.ReasonSaturation},
+		{"ample", ample(), ""},
+	}
+	ramps := []struct {
+		name  string
+		spec  rampSpec
+		least int
+	}{
+		{"smooth 5m", smoothRamp, 40}, {"6 stages", coarseRamp, 40},
+		{"60s noisy", shortNoisy, 34}, {"5 noisy stages", coarseNoisy, 34},
+	}
+	const seeds = 40
+	for _, r := range ramps {
+		for _, s := range shapes {
+			good, worst := 0, 0.0
+			for seed := uint64(1); seed <= seeds; seed++ {
+				spec := r.spec
+				spec.seed = seed
+				a, err := Analyze(s.sys.observations(spec), Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := a.BreakingPoint
+				switch {
+				case s.reason == "":
+					if b == nil {
+						good++
+					}
+				case b != nil && b.Reason == s.reason:
+					e := math.Abs(b.RPS-s.sys.capacity) / s.sys.capacity
+					worst = math.Max(worst, e)
+					if e <= 0.15 {
+						good++
+					}
+				}
+			}
+			t.Logf("%-15s %-10s %2d/%d right, worst RPS error of the right reasons %4.1f%%", r.name, s.name, good, seeds, 100*worst)
+			if good < r.least {
+				t.Errorf("%s on %s: %d of %d runs right, want at least %d", s.name, r.name, good, seeds, r.least)
+			}
+		}
+	}
+}

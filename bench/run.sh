@@ -4,7 +4,7 @@
 # 127.0.0.1 and every load bounded in time. See bench/README.md.
 #
 #   bench/run.sh              every part
-#   bench/run.sh rps cpu      only the named parts: rps cpu mem car go accuracy
+#   bench/run.sh rps cpu      only the named parts: rps cpu mem car go realapp accuracy
 #                             (accuracy is bench/accuracy.sh: the breaking
 #                             points of every shape against measured capacity)
 #
@@ -18,7 +18,8 @@ cd "$ROOT"
 # Settings (environment overrides).
 VUS=${VUS:-64}                          # closed-model concurrency for rps/cpu
 DURATION=${DURATION:-15}                # seconds per closed-model run
-ROUNDS=${ROUNDS:-2}                     # closed-model rounds; each tool's best counts
+ROUNDS=${ROUNDS:-3}                     # closed-model rounds; ratios are per round, best and spread reported
+PIN=${PIN:-auto}                        # 1: target on core 0, generators on core 1; 0: no pinning; auto: 1 with 2+ cores and taskset
 MEM_VUS=${MEM_VUS:-10000}               # idle VUs for mem
 MEM_DURATION=${MEM_DURATION:-20}        # seconds per mem run
 CAR_RATE=${CAR_RATE:-5000}              # iterations/s for car
@@ -32,12 +33,13 @@ QUIET_PCT=${QUIET_PCT:-25}              # "quiet" means less than this % of all 
 RESULTS=${RESULTS:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
 
 # Goals.
-GOAL_RPS_RATIO=0.8    # headroom rps ≥ 0.8 × wrk
+GOAL_RPS_RATIO=0.95   # headroom rps ≥ 0.95 × wrk, on the same core
+GOAL_CPU_RATIO=1.1    # headroom CPU per request ≤ 1.1 × wrk's
 GOAL_KIB_PER_VU=16    # memory per idle VU ≤ 16 KiB
 GOAL_CAR_ERROR=0.01   # achieved arrival rate within 1% of the target
 GOAL_LAG_P99_MS=5     # p99 scheduling lag < 5 ms
 
-ALL_PARTS=(rps cpu mem car go accuracy)
+ALL_PARTS=(rps cpu mem car go realapp accuracy)
 if [ $# -eq 0 ] || [ "$1" = all ]; then
 	PARTS=("${ALL_PARTS[@]}")
 else
@@ -45,7 +47,7 @@ else
 fi
 for p in "${PARTS[@]}"; do
 	case $p in
-	rps | cpu | mem | car | go | accuracy) ;;
+	rps | cpu | mem | car | go | realapp | accuracy) ;;
 	-h | --help | help)
 		sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
@@ -198,13 +200,35 @@ wait_quiet() {
 	echo "$1: ${busy}% busy before it started" >>"$RESULTS/env.txt"
 }
 
+# ---------------------------------------------------------------- pinning
+
+# With PIN, the target runs on core 0 and every generator on core 1, so
+# each generator gets exactly one core (as wrk -t1 does) and none competes
+# with the target for it. GOMAXPROCS follows the affinity mask.
+GEN=()
+TGT=()
+WRK_THREADS=2
+setup_pin() {
+	if [ "$PIN" = auto ]; then
+		PIN=0
+		if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN=1; fi
+	fi
+	if [ "$PIN" = 1 ]; then
+		TGT=(taskset -c 0)
+		GEN=(taskset -c 1)
+		WRK_THREADS=1
+		log "pinned: target on core 0, generators on core 1"
+	fi
+	echo "pinning: $([ "$PIN" = 1 ] && echo "target core 0, generators core 1" || echo none)" >>"$RESULTS/env.txt"
+}
+
 # ---------------------------------------------------------------- target
 
 TARGET_URL=
 start_target() {
 	rm -f "$TMP/target.addr"
 	# shellcheck disable=SC2086 # TARGET_ARGS is a list of flags.
-	"$TMP/target" --listen 127.0.0.1:0 --addr-file "$TMP/target.addr" --lifetime 1h $TARGET_ARGS \
+	"${TGT[@]}" "$TMP/target" --listen 127.0.0.1:0 --addr-file "$TMP/target.addr" --lifetime 1h $TARGET_ARGS \
 		>"$RESULTS/target.out" 2>"$RESULTS/target.err" &
 	PIDS+=($!)
 	local i
@@ -258,6 +282,9 @@ verdict() { # verdict CONDITION-EXPR (awk) → PASS or MISS
 # ---------------------------------------------------------------- rps + cpu
 
 H_RPS= H_REQ= H_CPU= W_RPS= W_REQ= W_CPU= B_RPS= B_REQ= B_CPU=
+# Per-round ratios headroom / wrk (each round runs them back to back).
+RPS_RATIOS=()
+CPU_RATIOS=()
 
 # better RPS BEST prints whether RPS beats BEST (or BEST is unset).
 better() { is_num "$1" && { ! is_num "${2:-}" || awk "BEGIN { exit !($1 > $2) }"; }; }
@@ -266,16 +293,18 @@ better() { is_num "$1" && { ! is_num "${2:-}" || awk "BEGIN { exit !($1 > $2) }"
 # ROUNDS times, and keeps each tool's best round (a transient burst from
 # another process on the machine then costs a round, not the figure).
 closed_loop() {
-	local limit=$((DURATION + 60)) r n rps req cpu
+	local limit=$((DURATION + 60)) r n rps req cpu h_rps h_cpu100 w_rps w_cpu100
 	for r in $(seq 1 "$ROUNDS"); do
+		h_rps= h_cpu100= w_rps= w_cpu100=
 		if [ "$HEADROOM_OK" = 1 ]; then
 			n=headroom-closed-$r
 			wait_quiet "headroom closed-model run $r"
 			log "round $r/$ROUNDS: headroom run --url $TARGET_URL --vus $VUS --duration ${DURATION}s"
-			if timed "$n" "$limit" "$TMP/headroom" run --url "$TARGET_URL" --vus "$VUS" \
+			if timed "$n" "$limit" "${GEN[@]}" "$TMP/headroom" run --url "$TARGET_URL" --vus "$VUS" \
 				--duration "${DURATION}s" --out "$RESULTS/$n.json"; then
 				read_run "$RESULTS/$n.json" >"$RESULTS/$n.kv"
 				rps=$(get rps "$RESULTS/$n.kv") req=$(get requests "$RESULTS/$n.kv") cpu=$(cat "$RESULTS/$n.cpu")
+				h_rps=$rps h_cpu100=$(per100k "$cpu" "$req")
 				log "headroom: $rps requests/s, $req requests, ${cpu}s CPU, errors $(get errors "$RESULTS/$n.kv")"
 				if better "$rps" "$H_RPS"; then H_RPS=$rps H_REQ=$req H_CPU=$cpu; fi
 			else
@@ -287,11 +316,12 @@ closed_loop() {
 
 		n=wrk-$r
 		wait_quiet "wrk run $r"
-		log "round $r/$ROUNDS: wrk -t2 -c$VUS -d${DURATION}s $TARGET_URL"
-		if timed "$n" "$limit" wrk -t2 -c"$VUS" -d"${DURATION}s" --latency "$TARGET_URL"; then
+		log "round $r/$ROUNDS: wrk -t$WRK_THREADS -c$VUS -d${DURATION}s $TARGET_URL"
+		if timed "$n" "$limit" "${GEN[@]}" wrk -t"$WRK_THREADS" -c"$VUS" -d"${DURATION}s" --latency "$TARGET_URL"; then
 			rps=$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' "$RESULTS/$n.out")
 			req=$(awk '/ requests in / { print $1 }' "$RESULTS/$n.out")
 			cpu=$(cat "$RESULTS/$n.cpu")
+			w_rps=$rps w_cpu100=$(per100k "$cpu" "$req")
 			log "wrk: $rps requests/s, $req requests, ${cpu}s CPU"
 			if better "$rps" "$W_RPS"; then W_RPS=$rps W_REQ=$req W_CPU=$cpu; fi
 		else
@@ -303,7 +333,15 @@ closed_loop() {
 		n=baseline-$r
 		wait_quiet "baseline run $r"
 		log "round $r/$ROUNDS: baseline (plain net/http) --c $VUS --duration ${DURATION}s"
-		if timed "$n" "$limit" "$TMP/baseline" --url "$TARGET_URL" --c "$VUS" --duration "${DURATION}s"; then
+		if is_num "$h_rps" && is_num "$w_rps"; then
+			RPS_RATIOS+=("$(calc "$h_rps / $w_rps" 3)")
+			log "round $r: headroom / wrk requests/s ${RPS_RATIOS[-1]}"
+		fi
+		if is_num "$h_cpu100" && is_num "$w_cpu100" && [ "$w_cpu100" != 0.00 ]; then
+			CPU_RATIOS+=("$(calc "$h_cpu100 / $w_cpu100" 3)")
+			log "round $r: headroom / wrk CPU per request ${CPU_RATIOS[-1]}"
+		fi
+		if timed "$n" "$limit" "${GEN[@]}" "$TMP/baseline" --url "$TARGET_URL" --c "$VUS" --duration "${DURATION}s"; then
 			rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' "$RESULTS/$n.out")
 			req=$(sed -n 's/^requests=\([0-9]*\).*/\1/p' "$RESULTS/$n.out")
 			cpu=$(cat "$RESULTS/$n.cpu")
@@ -322,13 +360,26 @@ per100k() {
 	if is_num "$1" && is_num "$2" && [ "$2" != 0 ]; then calc "$1 / $2 * 100000" 2; fi
 }
 
+# spread RATIO... prints "median (min-max, N rounds)" of per-round ratios.
+spread() {
+	[ $# -gt 0 ] || return 0
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.2fx median (%.2f-%.2f, %d rounds)", m, v[1], v[NR], NR }'
+}
+
+# median RATIO... prints the median.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 report_rps() {
 	local ratio='' v='ERROR'
-	if is_num "$H_RPS" && is_num "$W_RPS"; then
-		ratio=$(calc "$H_RPS / $W_RPS" 2)
+	if [ ${#RPS_RATIOS[@]} -gt 0 ]; then
+		ratio=$(median "${RPS_RATIOS[@]}")
 		v=$(verdict "$ratio >= $GOAL_RPS_RATIO")
 	fi
-	row "requests/s, $VUS VUs closed (vs wrk)" "${H_RPS:--}" "wrk ${W_RPS:--}" "$(x "$ratio") (goal >= ${GOAL_RPS_RATIO}x)" "$v"
+	row "requests/s, $VUS VUs closed, per round (vs wrk)" "${H_RPS:--} best" "wrk ${W_RPS:--} best" "$(spread "${RPS_RATIOS[@]}") (goal >= ${GOAL_RPS_RATIO}x)" "$v"
 	ratio=''
 	if is_num "$H_RPS" && is_num "$B_RPS"; then ratio=$(calc "$H_RPS / $B_RPS" 2); fi
 	row "requests/s, $VUS VUs closed (vs plain Go)" "${H_RPS:--}" "go ${B_RPS:--}" "$(x "$ratio")" "info"
@@ -339,9 +390,13 @@ report_cpu() {
 	h=$(per100k "$H_CPU" "$H_REQ")
 	w=$(per100k "$W_CPU" "$W_REQ")
 	b=$(per100k "$B_CPU" "$B_REQ")
-	if is_num "$h" && is_num "$w" && [ "$w" != 0.00 ]; then r1=$(calc "$h / $w" 2); fi
+	local v=ERROR
+	if [ ${#CPU_RATIOS[@]} -gt 0 ]; then
+		r1=$(median "${CPU_RATIOS[@]}")
+		v=$(verdict "$r1 <= $GOAL_CPU_RATIO")
+	fi
 	if is_num "$h" && is_num "$b" && [ "$b" != 0.00 ]; then r2=$(calc "$h / $b" 2); fi
-	row "generator CPU-s per 100k requests (vs wrk)" "${h:--}" "wrk ${w:--}" "$(x "$r1")" "info"
+	row "generator CPU-s per 100k requests, per round (vs wrk)" "${h:--} best" "wrk ${w:--} best" "$(spread "${CPU_RATIOS[@]}") (goal <= ${GOAL_CPU_RATIO}x)" "$v"
 	row "generator CPU-s per 100k requests (vs plain Go)" "${h:--}" "go ${b:--}" "$(x "$r2")" "info"
 }
 
@@ -417,7 +472,7 @@ report_car() {
 	if [ "$HEADROOM_OK" = 1 ]; then
 		wait_quiet "arrival-rate run"
 		log "headroom run --executor constant-arrival-rate --rate $CAR_RATE --duration ${CAR_DURATION}s"
-		if timed car $((CAR_DURATION + 90)) "$TMP/headroom" run --url "$TARGET_URL" \
+		if timed car $((CAR_DURATION + 90)) "${GEN[@]}" "$TMP/headroom" run --url "$TARGET_URL" \
 			--executor constant-arrival-rate --rate "$CAR_RATE" --duration "${CAR_DURATION}s" \
 			--pre-allocated-vus "$CAR_PREALLOC" --max-vus "$CAR_MAXVUS" --out "$RESULTS/car.json"; then
 			read_run "$RESULTS/car.json" >"$RESULTS/car.kv"
@@ -481,6 +536,31 @@ report_go() {
 	[ "$rc" = 0 ] || row "go benchmarks" "failed" "-" "see go-bench.txt" "ERROR"
 }
 
+# ---------------------------------------------------------------- realapp
+
+# report_realapp runs bench/realapp.sh (headroom against real applications
+# nobody here wrote; its own table follows the summary).
+REALAPP_TABLE=
+report_realapp() {
+	wait_quiet "real applications"
+	log "bash bench/realapp.sh (results in $RESULTS/realapp)"
+	local rc=0
+	RESULTS="$RESULTS/realapp" bash bench/realapp.sh >"$RESULTS/realapp.out" 2>&1 || rc=$?
+	grep -E '^(realapp: [a-zA-Z-]+: (capacity|headroom)|realapp: (ERROR|NOTE))' "$RESULTS/realapp.out" >&2
+	if [ "$rc" != 0 ]; then
+		tail -5 "$RESULTS/realapp.out" >&2
+		fail "bench/realapp.sh failed (status $rc); see $RESULTS/realapp.out"
+		row "real applications (bench/realapp.sh)" "failed" "-" "see realapp.out" "ERROR"
+		return
+	fi
+	REALAPP_TABLE=$RESULTS/realapp/summary.md
+	# The last column of each analysis row says whether headroom's
+	# bottleneck agrees with the A/B run.
+	local agree
+	agree=$(awk -F'|' 'NF > 2 && $(NF - 1) ~ /^ *(yes|no|partly|[?]) *$/ { n++; if ($(NF - 1) ~ /^ *yes/) y++ } END { printf "%d of %d", y, n }' "$REALAPP_TABLE")
+	row "real applications: bottleneck agrees with A/B" "$agree analyses" "-" "table below" "info"
+}
+
 # ---------------------------------------------------------------- main
 
 mkdir -p "$RESULTS"
@@ -495,6 +575,7 @@ log "results in $RESULTS"
 	echo "headroom: $([ "${HEADROOM_OK:-0}" = 1 ] && "$TMP/headroom" version 2>/dev/null)"
 } >"$RESULTS/env.txt"
 
+setup_pin
 if want rps || want cpu || want mem || want car; then
 	start_target
 fi
@@ -506,6 +587,7 @@ fi
 want mem && report_mem
 want car && report_car
 want go && report_go
+want realapp && report_realapp
 want accuracy && report_accuracy
 
 {
@@ -524,6 +606,10 @@ want accuracy && report_accuracy
 			}
 		}'
 } | tee "$RESULTS/summary.txt"
+if [ -n "$REALAPP_TABLE" ] && [ -s "$REALAPP_TABLE" ]; then
+	echo
+	tee -a "$RESULTS/summary.txt" <"$REALAPP_TABLE"
+fi
 
 if [ "$FAILED" != 0 ]; then
 	echo "bench/run.sh: a tool failed to run (see the ERROR lines above)" >&2

@@ -35,8 +35,10 @@ type hintRule struct {
 // names that the catalog already knows.
 var hintRules = map[string]hintRule{
 	model.KindDBPool: {
-		match:          regexp.MustCompile(`(pool|conn)`),
-		exclude:        regexp.MustCompile(`(redis|http|grpc|kafka|amqp|rabbit|nats)`),
+		// Connections, or a pool of something database-like: a
+		// Prometheus "scrape pool" or a worker pool is not one.
+		match:          regexp.MustCompile(`(conn|(db|sql|pg|postgres|mysql|database|datasource|jdbc|hikari|gorm|ent).*pool|pool.*(db|sql|pg|database))`),
+		exclude:        regexp.MustCompile(`(redis|http|grpc|kafka|amqp|rabbit|nats|scrape|conntrack)`),
 		unit:           "connections",
 		saturationUnit: "waiting callers",
 	},
@@ -178,7 +180,6 @@ func (h *hinter) queueHint(ctx context.Context, cat *model.Catalog) (*Detected, 
 	}
 	return &Detected{
 		Kind: KindQueue, Name: "Work queue",
-		LookedFor:      []string{"no catalog kind for queues"},
 		Candidates:     c,
 		CatalogSnippet: snippet(KindQueue, "Work queue", c, queueRule),
 	}, nil

@@ -181,6 +181,9 @@ func (d Detected) Missing() string {
 	if name == "" {
 		name = d.Kind
 	}
+	if len(d.LookedFor) == 0 {
+		return fmt.Sprintf("no %s in the catalog", name)
+	}
 	return fmt.Sprintf("no %s metrics found; looked for %s", name, strings.Join(d.LookedFor, ", "))
 }
 

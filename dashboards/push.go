@@ -49,7 +49,8 @@ type GrafanaError struct {
 	// Status is Grafana's status word when it sends one, e.g.
 	// "version-mismatch" or "name-exists".
 	Status string
-	// Message is Grafana's message, or the body when it is not JSON.
+	// Message is Grafana's message; a body that is not Grafana's JSON is
+	// described by its size, not repeated.
 	Message string
 }
 
@@ -390,7 +391,12 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	ge := &GrafanaError{Method: req.Method, URL: r.url, StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
+	// Only Grafana's own JSON message is kept: any other body (a proxy's
+	// page, whatever answered) is not repeated in errors.
+	ge := &GrafanaError{Method: req.Method, URL: r.url, StatusCode: resp.StatusCode}
+	if n := len(bytes.TrimSpace(body)); n > 0 {
+		ge.Message = fmt.Sprintf("a %d-byte answer that is not Grafana's JSON (not shown)", n)
+	}
 	var answer struct {
 		Message string `json:"message"`
 		Status  string `json:"status"`

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/headroom-sh/headroom/internal/testenv"
@@ -352,9 +353,11 @@ func TestPushSurfacesGrafanasErrors(t *testing.T) {
 			[]string{`could not create datasource "headroom-prometheus"`, "Grafana answered 500 Internal Server Error to POST ", "/api/datasources: Failed to add datasource"},
 		},
 		{
-			"an answer that is not JSON is quoted as it is", "tok",
+			// A body that is not Grafana's JSON may be anything (a proxy's
+			// page): it is not repeated, only its size.
+			"an answer that is not JSON is not repeated", "tok",
 			map[string]failure{"POST /api/folders": {502, "Bad Gateway from the proxy"}}, 502,
-			[]string{`could not create folder "headroom"`, "502 Bad Gateway to POST ", "/api/folders: Bad Gateway from the proxy"},
+			[]string{`could not create folder "headroom"`, "502 Bad Gateway to POST ", "/api/folders: a 26-byte answer that is not Grafana's JSON (not shown)"},
 		},
 	}
 	for _, c := range cases {
@@ -369,6 +372,9 @@ func TestPushSurfacesGrafanasErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "from the proxy") {
+				t.Errorf("error %q repeats a body that is not Grafana's JSON", err)
 			}
 			if !strings.Contains(err.Error(), srv.URL) {
 				t.Errorf("error %q does not name Grafana's URL", err)
@@ -478,5 +484,30 @@ func TestPushToARealGrafana(t *testing.T) {
 		if d.Outcome != PushUnchanged {
 			t.Errorf("second push: %+v, want unchanged", d)
 		}
+	}
+}
+
+// TestPushFollowsNoRedirectToAnotherHost: a Grafana URL that redirects to
+// another host (here 127.0.0.1 against localhost) sends the token nowhere
+// else: the push fails, the other host gets no request, and the error does
+// not repeat the redirect's body.
+func TestPushFollowsNoRedirectToAnotherHost(t *testing.T) {
+	var hits atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(`[]`))
+	}))
+	t.Cleanup(other.Close)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	url := "http://localhost:" + redirector.URL[strings.LastIndex(redirector.URL, ":")+1:]
+	_, err := newTestPusher(t, url, "tok").Push(context.Background(), testDashboards(t))
+	if err == nil || strings.Contains(err.Error(), "href") {
+		t.Errorf("push through a redirect to another host: %v, want it refused without the answer's body", err)
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the other host got %d requests", hits.Load())
 	}
 }

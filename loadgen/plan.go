@@ -288,7 +288,7 @@ func (r *Runner) checkCell(c *checkRT, s *stepRT, st *stageRT) *checkCell {
 
 // compile turns a defaulted, validated scenario into the runner's plan.
 func (r *Runner) compile(sc *model.Scenario) error {
-	r.seqs = &seqCounters{}
+	r.seqs = &tmplContext{secrets: r.cfg.Secrets}
 	nStages := 0
 	for _, e := range sc.Executors {
 		nStages += len(e.Stages)
@@ -316,7 +316,12 @@ func (r *Runner) compile(sc *model.Scenario) error {
 	}
 
 	r.checksByName = map[string]*checkRT{}
-	if sc.Auth != nil {
+	if key, val, ok, err := r.fixedAuthHeader(sc, r.urlUser); err != nil {
+		return err
+	} else if ok {
+		r.fixedAuth = &headerRT{key: http.CanonicalHeaderKey(key), val: &tmpl{raw: val, literal: true}}
+	}
+	if sc.Auth.IsLogin() {
 		a := sc.Auth
 		st, err := r.compileStep(sc, &a.Step, nil, -1, "auth.step")
 		if err != nil {
@@ -574,6 +579,12 @@ func (r *Runner) compileStep(sc *model.Scenario, s *model.Step, f *flowRT, flowI
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	if a := r.fixedAuth; a != nil {
+		// A step's own header wins over the scenario's credentials.
+		if _, set := hdrs[a.key]; !set {
+			st.headers = append(st.headers, *a)
+		}
+	}
 	for _, k := range keys {
 		t, err := compileTemplate(hdrs[k], r.seqs)
 		if err != nil {
@@ -726,7 +737,7 @@ type bodyNode struct {
 // compileBody compiles a step body. A top-level string is sent as text (it
 // may be a JSON document written as a string); anything else is encoded as
 // JSON.
-func compileBody(v any, seqs *seqCounters) (*bodyNode, error) {
+func compileBody(v any, seqs *tmplContext) (*bodyNode, error) {
 	if s, ok := v.(string); ok {
 		t, err := compileTemplate(s, seqs)
 		if err != nil {
@@ -737,7 +748,7 @@ func compileBody(v any, seqs *seqCounters) (*bodyNode, error) {
 	return compileBodyValue(v, seqs)
 }
 
-func compileBodyValue(v any, seqs *seqCounters) (*bodyNode, error) {
+func compileBodyValue(v any, seqs *tmplContext) (*bodyNode, error) {
 	if !hasTemplate(v) {
 		b, err := json.Marshal(v)
 		if err != nil {

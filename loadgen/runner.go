@@ -72,6 +72,9 @@ type Config struct {
 	// GracePeriod is how long in-flight requests may finish after an
 	// interrupt or an abort before they are cancelled; default 10s.
 	GracePeriod time.Duration
+	// Secrets resolves env() and file() in templates; the zero value
+	// refuses them (OSSecrets reads the process's environment and files).
+	Secrets Secrets
 	// Logger receives warnings about sinks and the like; nil discards.
 	Logger *slog.Logger
 	// MaxDroppedShare is the largest share of scheduled open-model
@@ -169,7 +172,7 @@ type Runner struct {
 	maxBody  int64
 	metrics  *metrics
 	stats    *stats
-	seqs     *seqCounters
+	seqs     *tmplContext
 	baseVars map[string]any
 	varTmpls []namedTmpl
 	auth     *authRT
@@ -226,6 +229,11 @@ type Runner struct {
 
 	seriesMu sync.Mutex
 	series   []model.SeriesPoint
+
+	// urlUser holds the credentials taken out of the target URL;
+	// fixedAuth is the header of Basic or Bearer auth, if any.
+	urlUser   *url.Userinfo
+	fixedAuth *headerRT
 }
 
 // NewRunner checks the configuration and compiles the scenario: templates,
@@ -237,6 +245,10 @@ func NewRunner(cfg Config) (*Runner, error) {
 	sc := cfg.Scenario.Clone()
 	if cfg.Target != "" {
 		sc.Target = cfg.Target
+	}
+	urlUser, err := takeURLCredentials(sc)
+	if err != nil {
+		return nil, err
 	}
 	sc.SetDefaults()
 	if err := sc.Validate(); err != nil {
@@ -256,6 +268,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		stopping:  make(chan struct{}),
 		abortCh:   make(chan *thresholdRT, 1),
 		errCounts: map[string]int64{},
+		urlUser:   urlUser,
 	}
 	if r.timeout <= 0 {
 		r.timeout = model.DefaultTimeout

@@ -76,13 +76,16 @@ type tpart struct {
 	start int64
 }
 
-// seqCounters hands out one run-wide counter per seq() start value.
-type seqCounters struct {
+// tmplContext is what templates are compiled against: one run-wide counter
+// per seq() start value, and the source of env() and file().
+type tmplContext struct {
+	secrets Secrets
+
 	mu sync.Mutex
 	m  map[int64]*atomic.Int64
 }
 
-func (s *seqCounters) get(start int64) *atomic.Int64 {
+func (s *tmplContext) get(start int64) *atomic.Int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
@@ -96,7 +99,7 @@ func (s *seqCounters) get(start int64) *atomic.Int64 {
 	return c
 }
 
-func compileTemplate(s string, seqs *seqCounters) (*tmpl, error) {
+func compileTemplate(s string, seqs *tmplContext) (*tmpl, error) {
 	t, err := model.ParseTemplate(s)
 	if err != nil {
 		return nil, err
@@ -104,7 +107,14 @@ func compileTemplate(s string, seqs *seqCounters) (*tmpl, error) {
 	out := &tmpl{raw: s, literal: t.IsLiteral()}
 	for _, p := range t.Parts {
 		tp := tpart{TemplatePart: p, decimals: -1}
-		if p.Func != "" {
+		if model.SecretFuncs[p.Func] {
+			// A secret is read once, now, and is a literal from then on.
+			v, err := seqs.secrets.secret(s, p)
+			if err != nil {
+				return nil, err
+			}
+			tp = tpart{TemplatePart: model.TemplatePart{Literal: v}, decimals: -1}
+		} else if p.Func != "" {
 			tp.fn = funcIDs[p.Func]
 			if tp.fn == fnNone {
 				return nil, fmt.Errorf("template %q: function %q is not implemented", s, p.Func)
@@ -144,6 +154,21 @@ func compileTemplate(s string, seqs *seqCounters) (*tmpl, error) {
 			}
 		}
 		out.parts = append(out.parts, tp)
+	}
+	if !out.literal {
+		// A template of text and secrets only is a literal.
+		var b strings.Builder
+		literal := true
+		for _, p := range out.parts {
+			if p.Var != "" || p.fn != fnNone {
+				literal = false
+				break
+			}
+			b.WriteString(p.Literal)
+		}
+		if literal {
+			out.raw, out.literal = b.String(), true
+		}
 	}
 	return out, nil
 }

@@ -17,10 +17,10 @@ func testVU(runID string, base map[string]any) *vu {
 	return r.newVU(nil)
 }
 
-func mustTmpl(t *testing.T, s string, seqs *seqCounters) *tmpl {
+func mustTmpl(t *testing.T, s string, seqs *tmplContext) *tmpl {
 	t.Helper()
 	if seqs == nil {
-		seqs = &seqCounters{}
+		seqs = &tmplContext{}
 	}
 	tm, err := compileTemplate(s, seqs)
 	if err != nil {
@@ -71,7 +71,7 @@ func TestAMissingVariableIsAnErrorNamingIt(t *testing.T) {
 }
 
 func TestSeqIsOneRunWideSequence(t *testing.T) {
-	seqs := &seqCounters{}
+	seqs := &tmplContext{}
 	a, b := testVU("run", nil), testVU("run", nil)
 	t1 := mustTmpl(t, "{{seq()}}", seqs)
 	t2 := mustTmpl(t, "id-{{seq()}}", seqs)
@@ -158,7 +158,7 @@ func TestABodyTemplateKeepsTheJSONTypeOfASingleExpression(t *testing.T) {
 		"price":   "{{randomFloat(2.5, 2.5)}}",
 		"literal": "no templates",
 	}
-	n, err := compileBody(body, &seqCounters{})
+	n, err := compileBody(body, &tmplContext{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestABodyTemplateKeepsTheJSONTypeOfASingleExpression(t *testing.T) {
 	if !json.Valid(b) {
 		t.Errorf("body is not valid JSON: %s", b)
 	}
-	text, err := compileBody(`{"raw": {{randomInt(7, 7)}}}`, &seqCounters{})
+	text, err := compileBody(`{"raw": {{randomInt(7, 7)}}}`, &tmplContext{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -228,3 +228,15 @@ type LagStats struct {
 	// Iterations is how many scheduled iterations were measured.
 	Iterations int64 `json:"iterations"`
 }
+
+// AuthRefused reports whether every request of the run was answered 401
+// or 403: the target refused the credentials (or their absence), so the
+// run measured the refusal, not the API.
+func (r *Run) AuthRefused() bool {
+	t := r.Total
+	return t.Requests > 0 && t.Status["401"]+t.Status["403"] == t.Requests
+}
+
+// AuthRefusedHint is the warning shown when AuthRefused is true.
+const AuthRefusedHint = "every response was 401 or 403: the target refused the run's credentials; " +
+	"check the scenario's auth and headers (a token can come from the environment with {{env(NAME)}})"

@@ -34,10 +34,17 @@ type Scenario struct {
 	Thresholds map[string][]Threshold `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
 }
 
-// Auth logs a VU in, captures a token and sends it on later requests.
+// Auth authenticates a VU's requests in one of three ways: a login Step
+// whose captured token is sent on later requests, HTTP Basic credentials,
+// or a Bearer token. Credentials are usually {{env(NAME)}} or
+// {{file(PATH)}} templates, so that the scenario holds no secret.
 type Auth struct {
 	// Step is the login request; its captures become VU variables.
-	Step Step `json:"step" yaml:"step"`
+	Step Step `json:"step,omitzero" yaml:"step,omitempty"`
+	// Basic sends HTTP Basic credentials with every request.
+	Basic *BasicAuth `json:"basic,omitempty" yaml:"basic,omitempty"`
+	// Bearer is a token sent with every request in Header, after Scheme.
+	Bearer string `json:"bearer,omitempty" yaml:"bearer,omitempty"`
 	// Token names the captured variable holding the token (default "token").
 	Token string `json:"token,omitempty" yaml:"token,omitempty"`
 	// Header is the header the token is sent in (default "Authorization").
@@ -48,6 +55,16 @@ type Auth struct {
 	// retry of the request (default [401]).
 	RefreshOn []int `json:"refresh_on,omitempty" yaml:"refreshOn,omitempty"`
 }
+
+// BasicAuth is HTTP Basic credentials (RFC 7617).
+type BasicAuth struct {
+	Username string `json:"username" yaml:"username"`
+	Password string `json:"password" yaml:"password"`
+}
+
+// IsLogin reports whether the auth runs a login step (rather than sending
+// fixed Basic or Bearer credentials).
+func (a *Auth) IsLogin() bool { return a != nil && a.Basic == nil && a.Bearer == "" }
 
 // Flow is one kind of iteration: a sequence of steps.
 type Flow struct {

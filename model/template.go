@@ -27,7 +27,13 @@ var TemplateFuncs = map[string]TemplateFunc{
 	"word":         {MinArgs: 0, MaxArgs: 0, Doc: "word(): a lower-case word"},
 	"randomString": {MinArgs: 1, MaxArgs: 1, Doc: "randomString(n): n random letters and digits"},
 	"now":          {MinArgs: 0, MaxArgs: 0, Doc: "now(): the current time, RFC 3339"},
+	"env":          {MinArgs: 1, MaxArgs: 1, Doc: "env(NAME): the environment variable NAME, read once when the run starts (an error when unset)"},
+	"file":         {MinArgs: 1, MaxArgs: 1, Doc: "file(PATH): the content of a file such as a mounted secret, read once when the run starts, without its final newline"},
 }
+
+// SecretFuncs are the template functions whose value is a secret read when
+// the run starts: their values are never printed or stored.
+var SecretFuncs = map[string]bool{"env": true, "file": true}
 
 // TemplateFunc describes one template function's arity; MaxArgs -1 means no limit.
 type TemplateFunc struct {
@@ -171,6 +177,14 @@ func parseExpr(expr string) (TemplatePart, error) {
 		if lo > hi {
 			return TemplatePart{}, fmt.Errorf("%s: min %v is greater than max %v", name, lo, hi)
 		}
+	case "env":
+		if n, ok := args[0].(string); !ok || !isEnvName(n) {
+			return TemplatePart{}, fmt.Errorf("env: %v is not an environment variable name: expected letters, digits and \"_\", such as env(API_TOKEN)", args[0])
+		}
+	case "file":
+		if p, ok := args[0].(string); !ok || strings.TrimSpace(p) == "" {
+			return TemplatePart{}, fmt.Errorf("file: expected a path, such as file(/run/secrets/api-token)")
+		}
 	case "randomString", "seq":
 		if len(args) == 1 {
 			if _, ok := args[0].(int64); !ok {
@@ -179,6 +193,20 @@ func parseExpr(expr string) (TemplatePart, error) {
 		}
 	}
 	return TemplatePart{Func: name, Args: args}, nil
+}
+
+// isEnvName reports whether s is a portable environment variable name.
+func isEnvName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func arity(fn TemplateFunc) string {

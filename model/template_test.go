@@ -63,7 +63,7 @@ func TestParseTemplateRejects(t *testing.T) {
 	cases := map[string]struct{ in, msg string }{
 		"an unclosed expression":                  {"/a/{{id", `unclosed "{{"`},
 		"an empty expression":                     {"{{}}", "empty expression"},
-		"an unknown function, listing known ones": {"{{randomNumber(1,2)}}", `unknown function "randomNumber"; known functions: email, firstName`},
+		"an unknown function, listing known ones": {"{{randomNumber(1,2)}}", `unknown function "randomNumber"; known functions: email, env, file, firstName`},
 		"too few arguments, with the signature":   {"{{randomInt(1)}}", "randomInt takes 2 arguments, got 1 (randomInt(min, max)"},
 		"too many arguments":                      {"{{uuid(4)}}", "uuid takes 0 arguments, got 1"},
 		"min above max":                           {"{{randomInt(10, 1)}}", "min 10 is greater than max 1"},

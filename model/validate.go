@@ -267,21 +267,23 @@ func DefaultEndpoint(method, path string) string {
 // ValidateTarget checks that u is an absolute http or https URL with a host,
 // such as "http://127.0.0.1:8080" or "https://api.example.com/v1".
 func ValidateTarget(u string) error {
+	// Messages show the URL without its password.
+	shown := RedactURL(u)
 	if u == "" {
 		return fmt.Errorf("target is empty: expected an absolute URL such as \"http://127.0.0.1:8080\"")
 	}
 	p, err := url.Parse(u)
 	if err != nil {
-		return fmt.Errorf("target %q is not a URL: expected an absolute URL such as \"http://127.0.0.1:8080\"", u)
+		return fmt.Errorf("target %q is not a URL: expected an absolute URL such as \"http://127.0.0.1:8080\"", shown)
 	}
 	if p.Scheme != "http" && p.Scheme != "https" {
-		return fmt.Errorf("target %q: expected an absolute http:// or https:// URL such as \"http://127.0.0.1:8080\"", u)
+		return fmt.Errorf("target %q: expected an absolute http:// or https:// URL such as \"http://127.0.0.1:8080\"", shown)
 	}
 	if p.Host == "" || p.Hostname() == "" {
-		return fmt.Errorf("target %q has no host: expected an absolute URL such as \"http://127.0.0.1:8080\"", u)
+		return fmt.Errorf("target %q has no host: expected an absolute URL such as \"http://127.0.0.1:8080\"", shown)
 	}
 	if p.RawQuery != "" || p.Fragment != "" {
-		return fmt.Errorf("target %q: a target is a base URL and takes no query or fragment", u)
+		return fmt.Errorf("target %q: a target is a base URL and takes no query or fragment", shown)
 	}
 	return nil
 }
@@ -342,7 +344,10 @@ func (s *Scenario) Validate() error {
 
 	// Names a flow step may use: variables, then the auth captures and token.
 	base := copySet(vars)
-	if s.Auth != nil {
+	if s.Auth != nil && !s.Auth.IsLogin() {
+		v.fixedAuth(s)
+	}
+	if s.Auth.IsLogin() {
 		a := s.Auth
 		v.step("auth.step", &a.Step, copySet(vars))
 		for k := range a.Step.Capture {
@@ -538,6 +543,55 @@ func (v *validator) think(p string, t *Think) {
 }
 
 // template checks that s parses and refers only to known variables.
+// fixedAuth checks Basic or Bearer credentials: one kind, no login step,
+// and templates that are fixed for the run (text, env() and file()).
+func (v *validator) fixedAuth(s *Scenario) {
+	a := s.Auth
+	if a.Basic != nil && a.Bearer != "" {
+		v.add("auth", "has both basic and bearer: choose one")
+	}
+	if a.Step.Method != "" || a.Step.Path != "" {
+		v.add("auth.step", "a login step cannot be combined with basic or bearer credentials: choose one")
+	}
+	if a.Basic != nil {
+		if a.Basic.Username == "" {
+			v.add("auth.basic.username", "is empty: expected a user name, such as {{env(API_USER)}}")
+		}
+		if strings.Contains(a.Basic.Username, ":") {
+			v.add("auth.basic.username", "contains \":\", which HTTP Basic cannot carry in a user name")
+		}
+		v.fixedTemplate("auth.basic.username", a.Basic.Username)
+		v.fixedTemplate("auth.basic.password", a.Basic.Password)
+	}
+	if a.Bearer != "" {
+		v.fixedTemplate("auth.bearer", a.Bearer)
+	}
+	if a.Header == "" || !isToken(a.Header) {
+		v.add("auth.header", "%q is not a valid header name", a.Header)
+	}
+	for k := range s.Headers {
+		if strings.EqualFold(k, a.Header) {
+			v.add(path("headers", k), "is also set by auth: set it in one place")
+		}
+	}
+}
+
+// fixedTemplate checks a template that must have one value for the whole
+// run: text, env() and file(), no variables or random values.
+func (v *validator) fixedTemplate(p, s string) {
+	t, err := ParseTemplate(s)
+	if err != nil {
+		v.add(p, "%s", err.Error())
+		return
+	}
+	for _, part := range t.Parts {
+		if part.Var != "" || (part.Func != "" && !SecretFuncs[part.Func]) {
+			v.add(p, "template %q: only text, env() and file() may be used here, since the value is fixed for the run", s)
+			return
+		}
+	}
+}
+
 func (v *validator) template(p, s string, known map[string]bool) {
 	if !strings.Contains(s, "{{") {
 		return
@@ -954,6 +1008,10 @@ func (s *Scenario) Clone() *Scenario {
 		a := *s.Auth
 		a.Step = cloneStep(s.Auth.Step)
 		a.RefreshOn = cloneSlice(s.Auth.RefreshOn)
+		if s.Auth.Basic != nil {
+			b := *s.Auth.Basic
+			a.Basic = &b
+		}
 		c.Auth = &a
 	}
 	if s.Flows != nil {

@@ -794,8 +794,15 @@ var authMiddlewareRE = regexp.MustCompile(`(?i)(auth|jwt|token|passport|protect|
 // isAuthMiddleware reports whether a middleware name marks a route as
 // needing credentials: authenticate, requireAuth, passport.authenticate().
 func isAuthMiddleware(name string) bool {
-	return authMiddlewareRE.MatchString(name)
+	return authMiddlewareRE.MatchString(name) && !notAuthMiddlewareRE.MatchString(name)
 }
+
+// notAuthMiddlewareRE matches middleware that protects or prepares
+// requests without asking for credentials: CSRF and header hardening,
+// rate limits, passport.initialize(), sessions being created, cookie
+// parsing. Applied to every route of real apps, they made every route look
+// as if it needed a token.
+var notAuthMiddlewareRE = regexp.MustCompile(`(?i)(csrf|xss|frame_?guard|helmet|hsts|sniff|content_?security|limit|initialize\(\)|^session\(\)$|passport\.session\(\)|express_?session|cookie|logger)`)
 
 // middlewareNames names middleware arguments: identifiers, member
 // expressions, and calls by their callee (passport.authenticate('jwt')).

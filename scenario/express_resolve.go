@@ -243,7 +243,26 @@ func (p *jsProject) evalNode(f *jsFile, n *sitter.Node, depth int) (*jsFile, *si
 			return f, nil
 		}
 		if d.Type() == "variable_declarator" {
-			return b.file, declValue(b.file, d)
+			v := declValue(b.file, d)
+			// const validations = require('./validations'): the module's
+			// export.
+			if mod, member, ok := requireCall(b.file, v); ok {
+				if t := p.resolveModule(b.file, mod); t != nil {
+					if eb, ok := p.resolveExport(t, member, 0); ok {
+						return eb.file, nodeIdent(eb)
+					}
+				}
+				return b.file, nil
+			}
+			return b.file, v
+		}
+		if mod, member, ok := requireCall(b.file, d); ok {
+			if t := p.resolveModule(b.file, mod); t != nil {
+				if eb, ok := p.resolveExport(t, member, 0); ok {
+					return eb.file, nodeIdent(eb)
+				}
+			}
+			return b.file, nil
 		}
 		return b.file, d
 	case "member_expression":
@@ -297,7 +316,14 @@ func (p *jsProject) propertyOf(f *jsFile, o *sitter.Node, prop string, depth int
 				}
 			case "shorthand_property_identifier":
 				if f.text(c) == prop {
-					return p.evalNode(f, c, depth+1)
+					b, ok := p.resolveName(f, prop, 0)
+					if !ok || b.name == "*" {
+						return f, nil
+					}
+					if d := b.file.decls[b.name]; d != nil && d.Type() == "variable_declarator" {
+						return b.file, declValue(b.file, d)
+					}
+					return b.file, b.file.decls[b.name]
 				}
 			}
 		}

@@ -292,6 +292,17 @@ func (p *jsProject) routerOf(f *jsFile, obj *sitter.Node, rs *routerSet) *jsRout
 				if k := p.typedRouter(f, d.ChildByFieldName("type")); k != notRouter {
 					return rs.get(f, name, k)
 				}
+				if v.Type() == "call_expression" {
+					// const app = createApp(): the router the factory
+					// returns, or, when the factory cannot be read (a
+					// package), the name says.
+					if r := p.routerRef(f, v, rs, 0); r != nil {
+						return r
+					}
+					if k := looksLikeRouterName(name); k != notRouter {
+						return rs.get(f, name, k)
+					}
+				}
 			}
 		}
 		if k := p.paramRouter(f, obj, name); k != notRouter {
@@ -444,7 +455,7 @@ func (p *jsProject) registration(f *jsFile, call *sitter.Node, rs *routerSet) {
 	if m, ok := expressMethods[strings.ToLower(prop)]; ok && obj.Type() == "call_expression" {
 		if path, base, ok := p.routeChain(f, obj); ok {
 			if r := p.routerOf(f, base, rs); r != nil {
-				r.regs = append(r.regs, &jsReg{line: f.line(call), pos: call.StartByte(), node: call, method: m, paths: []string{path}, handlers: args, via: src})
+				r.regs = append(r.regs, &jsReg{line: f.line(call), pos: call.StartByte(), node: call, method: m, paths: []string{path}, handlers: args, argFile: f, via: src})
 			}
 			return
 		}
@@ -463,7 +474,7 @@ func (p *jsProject) registration(f *jsFile, call *sitter.Node, rs *routerSet) {
 			p.loopUse(f, call, r, args, loops, src)
 			return
 		}
-		reg := &jsReg{line: f.line(call), pos: call.StartByte(), via: src}
+		reg := &jsReg{line: f.line(call), pos: call.StartByte(), argFile: f, via: src}
 		rest := args
 		if len(rest) > 0 {
 			if paths, ok := p.pathArg(f, rest[0]); ok {
@@ -500,7 +511,7 @@ func (p *jsProject) registration(f *jsFile, call *sitter.Node, rs *routerSet) {
 			// a route to load.
 			return
 		}
-		r.regs = append(r.regs, &jsReg{line: f.line(call), pos: call.StartByte(), node: call, method: m, paths: paths, handlers: args[1:], via: src})
+		r.regs = append(r.regs, &jsReg{line: f.line(call), pos: call.StartByte(), node: call, method: m, paths: paths, handlers: args[1:], argFile: f, via: src})
 	}
 }
 
@@ -811,6 +822,9 @@ func (p *jsProject) routerRef(f *jsFile, n *sitter.Node, rs *routerSet, depth in
 				return r
 			}
 			if v := declValue(f, d); v != nil && v != n {
+				if k := p.routerCreation(f, v); k != notRouter {
+					return rs.get(f, localKey(f, d), k)
+				}
 				return p.routerRef(f, v, rs, depth+1)
 			}
 			return nil
@@ -821,6 +835,11 @@ func (p *jsProject) routerRef(f *jsFile, n *sitter.Node, rs *routerSet, depth in
 		}
 		if r, ok := rs.byKey[b]; ok && (r.kind != notRouter || r.hasRoutes()) {
 			return r
+		}
+		if d := b.file.decls[b.name]; d != nil && d.Type() == "variable_declarator" {
+			if k := p.routerCreation(b.file, d.ChildByFieldName("value")); k != notRouter {
+				return rs.get(b.file, b.name, k)
+			}
 		}
 		if d := b.file.decls[b.name]; d != nil {
 			v := d
@@ -1061,7 +1080,8 @@ func (ex *expander) expand(r *jsRouter, prefix string, inherited []string, mount
 			continue
 		}
 		handler := reg.handlers[len(reg.handlers)-1]
-		own := ex.p.middlewareNames(r.file, reg.handlers[:len(reg.handlers)-1])
+		rf := reg.file(r)
+		own := ex.p.middlewareNames(rf, reg.handlers[:len(reg.handlers)-1])
 		for _, pth := range reg.paths {
 			ex.count++
 			full := openAPIPath(joinPaths(prefix, pth))
@@ -1070,7 +1090,7 @@ func (ex *expander) expand(r *jsRouter, prefix string, inherited []string, mount
 				Path:          full,
 				SuccessStatus: 200,
 				Middleware:    append(append([]string(nil), mw...), own...),
-				Source:        r.file.rel + ":" + strconv.Itoa(reg.line),
+				Source:        rf.rel + ":" + strconv.Itoa(reg.line),
 			}
 			for _, m := range mounts {
 				if m.path == "" || m.path == "/" {
@@ -1092,10 +1112,22 @@ func (ex *expander) expand(r *jsRouter, prefix string, inherited []string, mount
 					rt.Auth = true
 				}
 			}
-			if d := statementDoc(reg.node, r.file.src); d != nil {
+			if d := statementDoc(reg.node, rf.src); d != nil {
 				rt.Summary = docSummaryRE.ReplaceAllString(d.text, "")
 			}
-			ex.p.handlerInfo(r.file, handler, &rt)
+			ex.p.handlerInfo(rf, handler, &rt)
+			if rt.Method != "GET" && rt.Method != "HEAD" && rt.Method != "DELETE" {
+				if vb := ex.p.validatorBody(rf, reg.handlers[:len(reg.handlers)-1]); vb != nil {
+					if rt.Body == nil || !rt.Body.IsObject() {
+						rt.Body = vb
+					} else {
+						merged := *rt.Body
+						merged.Properties = append([]Property(nil), rt.Body.Properties...)
+						mergeProps(&merged, vb)
+						rt.Body = &merged
+					}
+				}
+			}
 			ex.routes = append(ex.routes, rt)
 		}
 	}

@@ -107,6 +107,9 @@ func (w *k6Writer) write() error {
 	w.p("import { check, sleep } from 'k6';")
 	w.p("import exec from 'k6/execution';")
 	w.p("import { Rate, Trend } from 'k6/metrics';")
+	if a := s.Auth; a != nil && a.Basic != nil {
+		w.p("import encoding from 'k6/encoding';")
+	}
 	w.p("")
 	target := s.Target
 	if target == "" {
@@ -126,12 +129,33 @@ func (w *k6Writer) write() error {
 	w.p("")
 	w.stageTable()
 	w.p("")
+	w.secretFiles()
 	w.p("// Scenario-wide headers, sent with every request unless a step overrides them.")
 	hdrs := map[string]string{}
 	for k, v := range s.Headers {
 		hdrs[http.CanonicalHeaderKey(k)] = v
 	}
-	w.p("const HEADERS = () => (%s);", w.objectOfTemplates(hdrs))
+	obj := w.objectOfTemplates(hdrs)
+	if a := s.Auth; a != nil && !a.IsLogin() {
+		// Basic or Bearer credentials go with every request.
+		var val string
+		if a.Basic != nil {
+			val = "'Basic ' + encoding.b64encode(" + w.template(a.Basic.Username) + " + ':' + " + w.template(a.Basic.Password) + ")"
+		} else {
+			scheme := a.Scheme + " "
+			if strings.EqualFold(a.Scheme, model.AuthSchemeNone) {
+				scheme = ""
+			}
+			val = w.template(scheme + a.Bearer)
+		}
+		entry := js(http.CanonicalHeaderKey(a.Header)) + ": " + val
+		if obj == "{}" {
+			obj = "{ " + entry + " }"
+		} else {
+			obj = "{ " + entry + ", " + strings.TrimPrefix(obj, "{ ")
+		}
+	}
+	w.p("const HEADERS = () => (%s);", obj)
 	w.p("")
 	w.authConst()
 	w.p("")
@@ -144,12 +168,12 @@ func (w *k6Writer) write() error {
 	for _, k := range sortedStrings(s.Variables) {
 		w.p("  vars[%s] = %s;", js(k), w.template(s.Variables[k]))
 	}
-	if s.Auth != nil {
+	if s.Auth.IsLogin() {
 		w.p("  login();")
 	}
 	w.p("}")
 	w.p("")
-	if s.Auth != nil {
+	if s.Auth.IsLogin() {
 		w.p("// login runs the auth step; its captures set the token.")
 		w.p("function login() {")
 		w.step("  ", &s.Auth.Step, "", true)
@@ -327,10 +351,70 @@ func (w *k6Writer) stageTable() {
 	w.p("const SEQ_STRIDE = %d;", peak)
 }
 
+// secretFiles writes the files that file() reads: k6 opens files only in
+// its init context, so each is read once there.
+func (w *k6Writer) secretFiles() {
+	doc, err := json.Marshal(w.s)
+	if err != nil {
+		return
+	}
+	var tree any
+	if json.Unmarshal(doc, &tree) != nil {
+		return
+	}
+	seen := map[string]bool{}
+	var paths []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			if !strings.Contains(x, "{{") {
+				return
+			}
+			t, err := model.ParseTemplate(x)
+			if err != nil {
+				return
+			}
+			for _, p := range t.Parts {
+				if p.Func == "file" {
+					if path, _ := p.Args[0].(string); !seen[path] {
+						seen[path] = true
+						paths = append(paths, path)
+					}
+				}
+			}
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(x[k])
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(tree)
+	if len(paths) == 0 {
+		return
+	}
+	w.p("// Files read by file() (mounted secrets), without their final newline.")
+	w.p("const SECRET_FILES = {")
+	for _, p := range paths {
+		w.p("  %s: open(%s).replace(/\\r?\\n$/, ''),", js(p), js(p))
+	}
+	w.p("};")
+	w.p("")
+}
+
 // authConst writes how the token is sent.
 func (w *k6Writer) authConst() {
 	a := w.s.Auth
-	if a == nil {
+	if !a.IsLogin() {
 		w.p("const AUTH = null;")
 		return
 	}
@@ -620,6 +704,12 @@ func partExpr(p model.TemplatePart) string {
 		return "pickWeighted([" + strings.Join(pairs, ", ") + "])"
 	case "name":
 		return "fullName()"
+	case "env":
+		// env() takes a variable name (checked by the template parser),
+		// so it is a valid property name.
+		return "__ENV." + p.Args[0].(string)
+	case "file":
+		return "SECRET_FILES[" + args[0] + "]"
 	}
 	return p.Func + "(" + strings.Join(args, ", ") + ")"
 }

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -422,5 +423,61 @@ func TestK6ScriptCountsARequestWithAMissingVariableAsFailed(t *testing.T) {
 		if c.OK {
 			t.Errorf("check %q passed", c.Name)
 		}
+	}
+}
+
+// TestK6ScriptReadsSecretsAsK6Does: env() becomes __ENV.NAME, file() a
+// file opened once in k6's init context, and Basic or Bearer auth a header
+// on every request; run under node, the script sends what headroom sends.
+func TestK6ScriptReadsSecretsAsK6Does(t *testing.T) {
+	node := nodeOrSkip(t)
+	base := func() *model.Scenario {
+		return &model.Scenario{
+			Name:   "secrets",
+			Target: "http://api.test",
+			Headers: map[string]string{
+				"X-Api-Key": "{{env(API_KEY)}}",
+				"X-Mounted": "{{file(/run/secrets/token)}}",
+			},
+			Flows:     []model.Flow{{Name: "f", Steps: []model.Step{{Method: "GET", Path: "/api/orders/1"}}}},
+			Executors: []model.Executor{{Type: model.ExecutorConstantVUs, VUs: 1, Duration: model.Duration(time.Second)}},
+		}
+	}
+	basic := base()
+	basic.Auth = &model.Auth{Basic: &model.BasicAuth{Username: "{{env(API_USER)}}", Password: "{{env(API_PASS)}}"}}
+	bearer := base()
+	bearer.Auth = &model.Auth{Bearer: "{{env(API_TOKEN)}}"}
+	for name, c := range map[string]struct {
+		sc   *model.Scenario
+		want string
+	}{
+		"basic":  {basic, "Basic " + base64.StdEncoding.EncodeToString([]byte("ann:pw"))},
+		"bearer": {bearer, "Bearer tok-1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			js, err := K6Script(c.sc, K6Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := string(js)
+			for _, w := range []string{"__ENV.API_KEY", "open(\"/run/secrets/token\")"} {
+				if !strings.Contains(src, w) {
+					t.Errorf("the script lacks %s", w)
+				}
+			}
+			// Stand-ins for k6's environment, open() and k6/encoding.
+			src = strings.Replace(src, "import encoding from 'k6/encoding';",
+				"const encoding = { b64encode: (s) => Buffer.from(s).toString('base64') };", 1)
+			src = strings.Replace(src, "const SECRET_FILES", "Object.assign(globalThis.__ENV, { API_KEY: 'key-1', API_USER: 'ann', API_PASS: 'pw', API_TOKEN: 'tok-1' });\n"+
+				"globalThis.open = (p) => 'mounted:' + p + '\\n';\nconst SECRET_FILES", 1)
+			res := runK6Script(t, node, []byte(src))
+			if len(res.Calls) == 0 {
+				t.Fatal("the script sent nothing")
+			}
+			h := res.Calls[0].Headers
+			if h["Authorization"] != c.want || h["X-Api-Key"] != "key-1" || h["X-Mounted"] != "mounted:/run/secrets/token" {
+				t.Errorf("headers sent: %v; want Authorization %q, X-Api-Key key-1, X-Mounted without its newline", h, c.want)
+			}
+		})
 	}
 }

@@ -17,7 +17,8 @@ LOG_PREFIX=install-deps
 
 # Packages the tests and benchmarks need. promtool comes with prometheus;
 # pg_isready and psql come with postgresql (postgresql-client-*); redis-cli
-# comes with redis-tools; curl is how testenv.sh waits for readiness.
+# comes with redis-tools; curl is how testenv.sh waits for readiness; jq reads
+# analysis.json in bench/realapp.sh.
 PACKAGES=(
 	prometheus
 	prometheus-postgres-exporter
@@ -29,6 +30,7 @@ PACKAGES=(
 	redis-tools
 	wrk
 	curl
+	jq
 )
 
 # missing_packages prints the packages of PACKAGES that are not installed.

@@ -394,11 +394,14 @@ func (s *Server) createRun(c echo.Context) error {
 		return errorf(http.StatusUnprocessableEntity, "scenario: %v", err)
 	}
 	ar.runner = runner
+	// The runner took any credentials out of the target; stored and shown
+	// documents hold no credential.
+	target = runner.Scenario().Target
 	reqDoc, _ := json.Marshal(struct {
 		Scenario *model.Scenario `json:"scenario"`
 		Target   string          `json:"target"`
 		Options  RunOptions      `json:"options"`
-	}{runner.Scenario(), target, o})
+	}{runner.Scenario().Redacted(), target, o})
 	row := &runRow{ID: id, Status: StatusRunning, Scenario: runner.Scenario().Name, Target: target, StartedAt: now, Instance: s.cfg.Instance, Request: reqDoc}
 	if err := s.db.insertRun(c.Request().Context(), row); err != nil {
 		return err
@@ -521,6 +524,12 @@ func (s *Server) execute(ar *activeRun) {
 				status = StatusStopped
 			case "":
 				errMsg = "the run exceeded the service's maximum run duration"
+			}
+		}
+		if run.AuthRefused() {
+			s.log.Warn(model.AuthRefusedHint, "run_id", ar.id)
+			if errMsg == "" {
+				errMsg = "warning: " + model.AuthRefusedHint
 			}
 		}
 		doc, err = json.MarshalIndent(run, "", "  ")

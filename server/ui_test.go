@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
@@ -288,6 +290,14 @@ func TestUIRunsAnAnalysisEndToEnd(t *testing.T) {
   const top = document.getElementById('report-frame').getBoundingClientRect().top + el.getBoundingClientRect().top;
   return top > -5 && top < 150;
 })()`, func(ok bool) bool { return ok })
+	// The page must be at rest once there: a page still scrolling moves
+	// what the next click aims at, and the click misses (the plan form
+	// below then never opened, once in a while, on a busy machine).
+	if moved, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`new Promise((done) => { const y = window.scrollY; setTimeout(() => done(window.scrollY - y), 300); })`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	} else if moved != 0 {
+		t.Fatalf("the page was still scrolling after it reached the report's stages (%.0f px more in 300 ms)", moved)
+	}
 	checkUIShot(t, "analysis page", shot, an.DocHeight)
 	checkUIShot(t, "run page", shotRun, 0)
 
@@ -347,10 +357,12 @@ func TestUIRunsAnAnalysisEndToEnd(t *testing.T) {
 		chromedp.SetValue("#run-scenario", checkoutScenario("      - {duration: 60s, target: 5, name: long}\n")),
 		chromedp.SetValue("#run-target", target),
 		chromedp.Click("#run-start"),
-		chromedp.WaitVisible(`#run-page[data-live-points="2"]`),
 	); err != nil {
 		t.Fatalf("could not start a second run: %v", err)
 	}
+	// At least two polls, not exactly two: a busy machine may show the
+	// page after the second.
+	waitPage(t, bctx, "the second run's first live points", runPageStateJS, func(st runPageState) bool { return st.LivePoints >= 2 })
 	// Leaving the page and coming back keeps the points polled so far.
 	if err := doWithin(bctx,
 		chromedp.Click(`.nav a[data-section="runs"]`),
@@ -404,7 +416,10 @@ func TestUIRunsAnAnalysisEndToEnd(t *testing.T) {
 // takeProblems returns and clears them. The browser closes with the test.
 func uiBrowser(t *testing.T, exe, dir string) (bctx context.Context, takeProblems func() []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Every step is bounded by pollFor; this only stops a browser that
+	// hangs, so it leaves room for a slow first start of Chromium and a
+	// busy machine (two minutes were once too few for the whole test).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(exe),
@@ -453,6 +468,19 @@ func uiBrowser(t *testing.T, exe, dir string) (bctx context.Context, takeProblem
 	}
 	if err := chromedp.Do(bctx, chromedp.EmulateViewport(uiWidth, uiHeight)); err != nil {
 		t.Fatalf("could not size the browser's window: %v", err)
+	}
+	// The page is driven like a user who asked for reduced motion: scrolls
+	// and transitions end at once, so an element is where it is found when
+	// the test clicks it. (A smooth scroll still running moved the plan
+	// form away from a click, which then missed it now and then.)
+	reduceMotion := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+		})
+		return err
+	})
+	if err := chromedp.Do(bctx, reduceMotion); err != nil {
+		t.Fatalf("could not ask the browser for reduced motion: %v", err)
 	}
 	// The listener runs in the tab's message loop: callers get a copy
 	// rather than hold the lock while the browser works.

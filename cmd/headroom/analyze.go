@@ -470,7 +470,11 @@ func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) 
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, heading("Not measured"))
 		for _, m := range a.Missing {
-			fmt.Fprintf(w, "- %s: looked for %s\n", orDash(m.Name, m.Kind), strings.Join(m.LookedFor, ", "))
+			if len(m.LookedFor) == 0 {
+				fmt.Fprintf(w, "- %s: no family in the catalog\n", orDash(m.Name, m.Kind))
+			} else {
+				fmt.Fprintf(w, "- %s: looked for %s\n", orDash(m.Name, m.Kind), strings.Join(m.LookedFor, ", "))
+			}
 			writeCandidates(w, m.Candidates, m.CatalogSnippet)
 		}
 	}

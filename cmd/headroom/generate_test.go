@@ -99,3 +99,21 @@ func TestGenerateAndImportHaveHelpWithExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateReadsAOneLineJSONDocument(t *testing.T) {
+	// The checkout spec as many APIs serve it: compact JSON on one line.
+	spec := `{"info":{"title":"One line","version":"1"},"paths":{"/api/items":{"post":{"requestBody":{"content":{"application/json":{"schema":{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}}}},"responses":{"201":{"description":"made","content":{"application/json":{"schema":{"type":"object","properties":{"id":{"type":"string"}}}}}}}}},"/api/items/{id}":{"get":{"parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"ok"}}}}},"openapi":"3.0.3"}`
+	path := filepath.Join(t.TempDir(), "openapi.json")
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runHeadroom(t, "generate", "--openapi", path, "--dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2 routes", "POST /api/items  (captures itemId = $.id)", "GET /api/items/{id}"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+}

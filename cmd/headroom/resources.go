@@ -416,7 +416,7 @@ func writeResourcesTable(w io.Writer, rep resourcesReport) {
 			usage += " " + r.Unit
 		}
 		t.add(r.Name, r.Family, usage, limit, util, strings.TrimSpace(satur))
-		if r.LimitSource != "" && r.LimitSource != "catalog" {
+		if r.LimitSource != "" && r.LimitSource != "catalog" && !strings.Contains(strings.Join(r.SeriesNotes, " "), "limit from") {
 			notes = append(notes, r.Name+": limit from "+r.LimitSource)
 		}
 		// The series' notes start with the detection's notes.

@@ -182,6 +182,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		Shard:           shard,
 		FlushInterval:   f.remoteWriteInterval.d,
 		GracePeriod:     f.grace.d,
+		Secrets:         loadgen.OSSecrets(),
 		Logger:          e.log,
 		MaxDroppedShare: f.maxDroppedShare,
 	}
@@ -267,6 +268,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	logTopErrors(e, runner.Errors())
 	for _, w := range run.Warnings {
 		fmt.Fprintln(e.stderr, "warning: "+w)
+	}
+	if run.AuthRefused() {
+		e.log.Warn(model.AuthRefusedHint)
 	}
 
 	switch {

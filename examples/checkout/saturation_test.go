@@ -138,9 +138,13 @@ func TestPoolSaturation(t *testing.T) {
 				t.Errorf("past capacity acquires waited %.1f ms on average, want about %v", w*1000, hold)
 			}
 			// The queueing shows in latency too: it rises by about the wait.
-			if rise := heavy.meanLatency() - light.meanLatency(); rise < hold.Seconds()/2 {
-				t.Errorf("past capacity order latency rose by %.1f ms (%.1f → %.1f ms), want at least %v", rise*1000,
-					light.meanLatency()*1000, heavy.meanLatency()*1000, hold/2)
+			// The light phase's latency is inflated by CPU contention on a
+			// busy machine as much as the heavy phase's, so the rise is
+			// compared with the wait measured in the same phase rather
+			// than with the configured hold.
+			if rise := heavy.meanLatency() - light.meanLatency(); rise < heavy.meanWait()/2 {
+				t.Errorf("past capacity order latency rose by %.1f ms (%.1f → %.1f ms), want at least half the %.1f ms acquire wait",
+					rise*1000, light.meanLatency()*1000, heavy.meanLatency()*1000, heavy.meanWait()*1000)
 			}
 		})
 	}

@@ -185,7 +185,9 @@ function reportPanel(url, title, ctx) {
         if (!el) return;
         ev.preventDefault();
         const top = frame.getBoundingClientRect().top + window.scrollY + el.getBoundingClientRect().top - 56;
-        window.scrollTo({ top, behavior: 'smooth' });
+        // Smooth unless the user asked for less motion.
+        const still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+        window.scrollTo({ top, behavior: still ? 'auto' : 'smooth' });
       });
     }
     // Re-fit when the report reflows (fonts, a narrower window).
