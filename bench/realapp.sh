@@ -29,6 +29,9 @@
 # REALAPP_NICE=-10 (root) gives everything the bench starts priority (and
 # this session's scheduler autogroup, when the kernel has them).
 # See bench/README.md.
+
+# cleanup and the A/B's start functions are called indirectly (trap, ab).
+# shellcheck disable=SC2317
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
