@@ -278,6 +278,9 @@ func bottleneckSection(a *model.Analysis) section {
 			s.item(part)
 		}
 	}
+	if e := b.Experiment; e != nil {
+		s.para("To tell the suspects apart: " + e.Text + ".")
+	}
 	if len(b.LookedFor) > 0 {
 		s.para("No measured resource explains the break. Looked for: " + strings.Join(b.LookedFor, ", ") + ". Add an exporter for one of them.")
 	}
@@ -392,6 +395,12 @@ func resourcesSection(a *model.Analysis) (section, bool) {
 			sat = cell{text: "yes, by " + strings.ReplaceAll(r.SaturatedBy, ",", " and "), bad: true}
 			if r.SaturatedAtRPS != nil {
 				sat.text += " from " + fmtRPS(*r.SaturatedAtRPS) + " RPS"
+			}
+			if r.NotLimiting {
+				sat.text += "; not limiting yet"
+				if r.GoodputAfterRPS != nil {
+					sat.text += " (goodput rose to " + fmtRPS(*r.GoodputAfterRPS) + " RPS)"
+				}
 			}
 		}
 		q := "—"

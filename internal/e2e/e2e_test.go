@@ -927,14 +927,18 @@ func TestTheAnalyzerNamesThePoolAndALargerPoolMovesIt(t *testing.T) {
 	}
 	// ... and its pool is not what limits it at A's breaking load: either
 	// nothing breaks in the tested range, or its pool saturates only well
-	// past the load where A broke.
+	// past the load where A broke. Well past is 1.25×, not 2×: saturation
+	// counts from the onset of queueing, and acquires start to wait before
+	// the pool is full (Erlang C: with 16 connections 70% busy about one
+	// acquire in eight waits), so the larger pool's onset comes near 0.7 of
+	// its capacity, 1.4× A's.
 	if b.BreakingPoint != nil {
 		poolB := resourceAnalysis(b, model.KindDBPool)
 		switch {
 		case poolB == nil:
 			t.Errorf("pool %d: the pool was not measured", rb.pool)
-		case poolB.Saturated && poolB.SaturatedAtRPS != nil && *poolB.SaturatedAtRPS < 1.5*capA:
-			t.Errorf("pool %d: the pool saturated at %.1f RPS, below 1.5× pool %d's capacity %.1f RPS", rb.pool, *poolB.SaturatedAtRPS, ra.pool, capA)
+		case poolB.Saturated && poolB.SaturatedAtRPS != nil && *poolB.SaturatedAtRPS < 1.25*capA:
+			t.Errorf("pool %d: the pool saturated at %.1f RPS, below 1.25× pool %d's capacity %.1f RPS", rb.pool, *poolB.SaturatedAtRPS, ra.pool, capA)
 		}
 	} else if b.TestedUpToRPS <= 0 {
 		t.Errorf("pool %d: no breaking point and no tested_up_to_rps", rb.pool)
