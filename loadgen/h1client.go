@@ -431,7 +431,13 @@ func readH1Response(c io.Reader, method string, keepBody bool, maxBody int64) (r
 			return resp, fmt.Errorf("%w: status line %q", errMalformed, trimLine(line))
 		}
 		http10 = line[7] == '0'
-		code, ok := atoi3(line[9:12])
+		// The status code may follow more than one space, and the reason
+		// may be missing, as net/http accepts.
+		rest := bytes.TrimLeft(line[9:], " ")
+		code, ok := 0, len(rest) >= 3 && (len(rest) == 3 || rest[3] == ' ')
+		if ok {
+			code, ok = atoi3(rest[:3])
+		}
 		if !ok {
 			return resp, fmt.Errorf("%w: status line %q", errMalformed, trimLine(line))
 		}
@@ -475,6 +481,12 @@ func readH1Response(c io.Reader, method string, keepBody bool, maxBody int64) (r
 			continue
 		}
 		resp.keep = !closeC && (!http10 || keepAlive)
+		if http10 && chunked {
+			// Transfer-Encoding is HTTP/1.1's: in an HTTP/1.0 response
+			// it is ignored, as net/http does, and the connection, whose
+			// framing is then in doubt, is closed (RFC 9112, 6.1).
+			chunked, resp.keep = false, false
+		}
 		break
 	}
 	switch c := resp.status; {
