@@ -29,10 +29,13 @@
 # REALAPP_NICE=-10 (root) gives everything the bench starts priority (and
 # this session's scheduler autogroup, when the kernel has them).
 # See bench/README.md.
+
+# cleanup and the A/B's start functions are called indirectly (trap, ab).
+# shellcheck disable=SC2317
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 LOG_PREFIX=realapp
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
@@ -271,11 +274,11 @@ wrk_run() {
 # CAP (the highest RPS: the plateau's level), CAP_C (the fewest connections
 # reaching 90% of it), SWEEP (a one-line summary) and SWEEP_BUSY (host
 # busy % at the highest concurrency).
-CAP= CAP_C= SWEEP= SWEEP_BUSY= SWEEP_ERR=0
+CAP='' CAP_C='' SWEEP='' SWEEP_BUSY='' SWEEP_ERR=0
 sweep() {
 	local name=$1 url=$2 header=${3:-} c out rps err p99 busy line=""
 	local -a cs=() rs=()
-	CAP= CAP_C= SWEEP_ERR=0
+	CAP='' CAP_C='' SWEEP_ERR=0
 	for c in $CONCURRENCY; do
 		out=$(wrk_run "$name-c$c" "$c" "$url" "$header")
 		read -r rps err p99 busy <<<"$out"
@@ -304,7 +307,7 @@ sweep() {
 # ab NAME URL HEADER START_A START_B sets AB_A and AB_B to the best RPS of
 # AB_ROUNDS alternating runs at the two highest concurrencies with
 # configuration A (started by the function START_A) and B, and AB_RATIO.
-AB_A= AB_B= AB_RATIO=
+AB_A='' AB_B='' AB_RATIO=''
 ab() {
 	local name=$1 url=$2 header=$3 start_a=$4 start_b=$5 r cfg c rps best_a=0 best_b=0
 	local -a top
@@ -347,7 +350,7 @@ moved() {
 }
 
 # truth VERDICT KIND NAME sets TRUTH (KIND, not-KIND or ?) and TRUTH_TEXT.
-TRUTH= TRUTH_TEXT=
+TRUTH='' TRUTH_TEXT=''
 truth() {
 	case $1 in
 	moved) TRUTH=$2 TRUTH_TEXT="$3 (A/B moved)" ;;
@@ -454,7 +457,7 @@ add_rows() {
 # ---------------------------------------------------------------- miniflux
 
 MF_BIN=$CACHE/bin/miniflux.app
-MF_PID= MF_ADDR= MF_TOKEN=headroom-bench-token-0123456789abcdef
+MF_PID='' MF_ADDR='' MF_TOKEN=headroom-bench-token-0123456789abcdef
 MF_HEADER="X-Auth-Token: $MF_TOKEN"
 
 install_miniflux() {
@@ -478,7 +481,7 @@ as_pg() {
 # start_postgres starts a PostgreSQL server of the bench's own on a free
 # port (data in TMP, trust authentication on 127.0.0.1 only) and a
 # postgres_exporter for it; sets PG_URL and PGX_URL.
-PG_PID= PG_PORT= PG_URL= PGX_URL=
+PG_PID='' PG_PORT='' PG_URL='' PGX_URL=''
 start_postgres() {
 	local port xport i
 	mkdir -p "$TMP/pg" "$TMP/pgsock"
@@ -635,7 +638,7 @@ exp_miniflux() {
 
 # ---------------------------------------------------------------- prometheus
 
-PR_PID= PR_ADDR= PR_QUERY=
+PR_PID='' PR_ADDR='' PR_QUERY=''
 # start_prometheus GOMAXPROCS (re)starts a Prometheus of its own that
 # scrapes itself every second, on the same data directory each time.
 start_prometheus() {
