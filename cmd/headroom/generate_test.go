@@ -54,7 +54,7 @@ func TestGenerateWritesAScenarioAndAK6Script(t *testing.T) {
 
 func TestGenerateDryRunWritesNothing(t *testing.T) {
 	dir := t.TempDir()
-	stdout, _, err := runHeadroom(t, "generate", "--openapi", "../../scenario/testdata/generate/petstore/openapi.yaml", "--dry-run", "--out", dir)
+	stdout, _, err := runHeadroom(t, "generate", "--openapi", "../../scenario/openapi/testdata/petstore/openapi.yaml", "--dry-run", "--out", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
