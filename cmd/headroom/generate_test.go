@@ -78,7 +78,7 @@ func TestGenerateRejectsBadInput(t *testing.T) {
 		{"both sources", []string{"generate", "--openapi", "a", "--express", "b"}, "exactly one of"},
 		{"a stray argument", []string{"generate", "--openapi", "a", "extra"}, `unexpected argument "extra"`},
 		{"a missing file", []string{"generate", "--openapi", "nope.yaml"}, "nope.yaml"},
-		{"a broken spec names the line", []string{"generate", "--openapi", "../../scenario/testdata/generate/edge/bad-ref.yaml"}, "bad-ref.yaml:14:"},
+		{"a broken spec names the line", []string{"generate", "--openapi", "../../scenario/openapi/testdata/edge/bad-ref.yaml"}, "bad-ref.yaml:14:"},
 		{"an unknown flow step", []string{"generate", "--openapi", "../../examples/checkout/openapi.yaml", "--flow", "GET /nope", "--dry-run"}, "matches no route"},
 	}
 	for _, c := range cases {
