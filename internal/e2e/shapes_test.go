@@ -37,7 +37,8 @@ import (
 // style and load model it allows (bench/accuracy.sh does); HEADROOM_SHAPES
 // (pool,cpu,...) keeps only some shapes. HEADROOM_SHAPES_TABLE names a file
 // each run appends its row to: shape, variant, truth, found, error, reason,
-// bottleneck.
+// bottleneck. HEADROOM_SHAPES_KEEP names a directory where each run keeps
+// its scenario, run.json, metrics store and analysis.json.
 const (
 	// shapeTolerance is how far the breaking point may be from the
 	// measured capacity.
@@ -386,6 +387,13 @@ func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	if keep := os.Getenv("HEADROOM_SHAPES_KEEP"); keep != "" {
+		// The run, its store and the analysis stay there for a look.
+		dir = filepath.Join(keep, strings.ReplaceAll(v.String(), "/", "-"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	data, err := scenario.Marshal(sc)
 	if err != nil {
 		t.Fatal(err)
@@ -407,6 +415,9 @@ func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
 		"--step", shapeStep.String(), "--rate-window", shapeRateWindow.String(), "--slo-p95", shapeSLO.String())
 	if res.code != 0 {
 		t.Fatalf("headroom analyze exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if os.Getenv("HEADROOM_SHAPES_KEEP") != "" {
+		_ = os.WriteFile(filepath.Join(dir, "analysis.json"), []byte(res.stdout), 0o644)
 	}
 	var a model.Analysis
 	if err := json.Unmarshal([]byte(res.stdout), &a); err != nil {
