@@ -81,16 +81,20 @@ func staysFull(pts []model.ResourcePoint, full func(model.ResourcePoint) bool) b
 	return k > n/2
 }
 
-// goodputAround is the median goodput of the load points within one and a
-// half steps of lp's time, else lp's own, and how many points it is of.
+// goodputAround is the median goodput of the load points from lp's time to
+// two steps after it, else lp's own, and how many points it is of. The
+// points are those of a resource that stays full (see staysFull); the
+// point before lp, when it was not yet full, would drag the median down
+// on a fast ramp, where a gauge and a rate a second apart differ by tens
+// of requests/s.
 func (a *analysis) goodputAround(lp model.LoadPoint) (float64, int) {
 	var xs []float64
-	win := 1.5 * a.stepSec
+	win := 2 * a.stepSec
 	if a.fromStages || win <= 0 {
 		win = 0
 	}
 	for _, p := range a.pts {
-		if math.Abs(p.Time.Sub(lp.Time).Seconds()) <= win+1e-9 {
+		if d := p.Time.Sub(lp.Time).Seconds(); d >= -1e-9 && d <= win+1e-9 {
 			if g := goodput(p); finite(g) {
 				xs = append(xs, g)
 			}
