@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/app"
+	"github.com/headroom-sh/headroom/model"
 )
 
 // metrics are the service's own metrics and the service gauges of the
