@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	pmodel "github.com/prometheus/common/model"
 
 	"github.com/headroom-sh/headroom/analyzer"
 	"github.com/headroom-sh/headroom/app"
@@ -321,50 +320,14 @@ func (s *Server) createPlan(c echo.Context) error {
 // configured Prometheus (never on a URL from the request: the service must
 // not be made to send requests to arbitrary hosts).
 func (s *Server) resolveBaseline(ctx context.Context, t *model.Topology) error {
-	b := &t.Baseline
-	needRPS := b.RPS == 0 && b.RPSQuery != ""
-	needPeak := b.PeakRPS == 0 && b.PeakQuery != ""
-	if !needRPS && !needPeak {
+	if !app.NeedsBaselineQueries(t) {
 		return nil
 	}
 	if s.prom == nil {
 		return errorf(http.StatusUnprocessableEntity, "topology.baseline: the queries need a Prometheus and this service has none configured (--prometheus); give baseline.rps as a number")
 	}
-	eval := func(field, q string) (float64, error) {
-		v, err := s.prom.Query(ctx, q, s.now())
-		if err != nil {
-			return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: could not evaluate %q: %v", field, q, err)
-		}
-		var x float64
-		switch r := v.(type) {
-		case *pmodel.Scalar:
-			x = float64(r.Value)
-		case pmodel.Vector:
-			if len(r) != 1 {
-				return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: %q returned %d series: expected one number (wrap it in sum(...))", field, q, len(r))
-			}
-			x = float64(r[0].Value)
-		default:
-			return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: %q returned a %s: expected one number", field, q, v.Type())
-		}
-		if !(x > 0) || math.IsInf(x, 0) {
-			return 0, errorf(http.StatusUnprocessableEntity, "topology.%s: %q returned %v: expected a rate greater than 0", field, q, x)
-		}
-		return x, nil
-	}
-	var err error
-	if needRPS {
-		if b.RPS, err = eval("baseline.rps_query", b.RPSQuery); err != nil {
-			return err
-		}
-	}
-	if needPeak {
-		if b.PeakRPS, err = eval("baseline.peak_query", b.PeakQuery); err != nil {
-			return err
-		}
-	}
-	if b.PeakRPS == 0 {
-		b.PeakRPS = b.RPS
+	if err := app.ResolveBaseline(ctx, s.prom, t, s.now()); err != nil {
+		return errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
 	return nil
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	pmodel "github.com/prometheus/common/model"
-
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
@@ -212,67 +210,22 @@ func planLoadPrices(path string) (*model.PriceCatalog, error) {
 // planResolveBaseline evaluates the topology's baseline queries when the rates
 // are not given as numbers.
 func planResolveBaseline(ctx context.Context, e *env, t *model.Topology, prom app.PrometheusOptions, file string) error {
-	b := &t.Baseline
-	needRPS := b.RPS == 0 && b.RPSQuery != ""
-	needPeak := b.PeakRPS == 0 && b.PeakQuery != ""
-	if !needRPS && !needPeak {
+	if !app.NeedsBaselineQueries(t) {
 		return nil
 	}
 	if prom.URL == "" {
-		prom.URL = b.Prometheus
+		prom.URL = t.Baseline.Prometheus
 	}
-	promURL := prom.URL
-	if promURL == "" {
+	if prom.URL == "" {
 		return fmt.Errorf("topology %q has baseline queries but no Prometheus to run them on: set baseline.prometheus or pass --prometheus URL", file)
 	}
 	src, err := app.OpenPrometheus(prom, e.log)
 	if err != nil {
 		return fmt.Errorf("baseline queries of %q: %w", file, err)
 	}
-	eval := func(field, q string) (float64, error) {
-		v, err := src.Query(ctx, q, time.Now())
-		if err != nil {
-			return 0, fmt.Errorf("topology %q %s: could not evaluate %q on %s: %w", file, field, q, promURL, err)
-		}
-		x, err := planSingleNumber(v)
-		if err != nil {
-			return 0, fmt.Errorf("topology %q %s: query %q: %w", file, field, q, err)
-		}
-		if !(x > 0) || math.IsInf(x, 0) {
-			return 0, fmt.Errorf("topology %q %s: query %q returned %v: expected a rate greater than 0", file, field, q, x)
-		}
-		e.log.Info("baseline from Prometheus", "field", field, "value", x)
-		return x, nil
+	if err := app.ResolveBaseline(ctx, src, t, time.Now()); err != nil {
+		return fmt.Errorf("topology %q on %s: %w", file, prom.URL, err)
 	}
-	if needRPS {
-		if b.RPS, err = eval("baseline.rps_query", b.RPSQuery); err != nil {
-			return err
-		}
-	}
-	if needPeak {
-		if b.PeakRPS, err = eval("baseline.peak_query", b.PeakQuery); err != nil {
-			return err
-		}
-	}
-	if b.PeakRPS == 0 {
-		b.PeakRPS = b.RPS
-	}
-	if b.PeakRPS < b.RPS {
-		return fmt.Errorf("topology %q: the baseline peak %.4g RPS is below the baseline %.4g RPS: check baseline.peak_query", file, b.PeakRPS, b.RPS)
-	}
+	e.log.Info("baseline from Prometheus", "rps", t.Baseline.RPS, "peak_rps", t.Baseline.PeakRPS)
 	return nil
-}
-
-// planSingleNumber reads the one number an instant query returned.
-func planSingleNumber(v pmodel.Value) (float64, error) {
-	switch x := v.(type) {
-	case *pmodel.Scalar:
-		return float64(x.Value), nil
-	case pmodel.Vector:
-		if len(x) != 1 {
-			return 0, fmt.Errorf("returned %d series: expected exactly one number (wrap it in sum(...))", len(x))
-		}
-		return float64(x[0].Value), nil
-	}
-	return 0, fmt.Errorf("returned a %s: expected one number", v.Type())
 }

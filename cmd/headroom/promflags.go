@@ -43,7 +43,7 @@ func (p *promFlags) options(e *env, cmd string) (app.PrometheusOptions, error) {
 		CAFile: p.caFile, CertFile: p.certFile, KeyFile: p.keyFile, InsecureSkipVerify: p.insecureSkipVerify,
 		Timeout: model.Duration(p.timeout),
 	}
-	if p.timeout <= 0 {
+	if p.timeout < 0 {
 		return o, fmt.Errorf("%s: --prometheus-timeout %s: expected a duration greater than 0 such as 30s", cmd, p.timeout)
 	}
 	if o.Password == "" && o.Username != "" && e.getenv != nil {

@@ -34,7 +34,8 @@ curl -H "Authorization: Bearer $TOKEN" -d '{"scenario_yaml": "...", "target": "h
 }
 
 type serveFlags struct {
-	listen, dataDir, databaseURL, tokenFile, config, prometheus string
+	listen, dataDir, databaseURL, tokenFile, config string
+	prom                                            promFlags
 	allow                                                       stringList
 	maxRuns, maxVUs                                             int
 	maxRate                                                     float64
@@ -52,7 +53,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.tokenFile, "token-file", "", "`FILE` of API tokens, one per line or comma-separated: SECRET or admin:SECRET (admin), ro:SECRET (read-only); added to HEADROOM_API_TOKENS")
 	fs.StringVar(&f.config, "config", "", "YAML config `FILE`: listen, data_dir, database_url, token_file, allow_targets, prometheus, grafana, limits, reviews (flags override it)")
 	fs.Var(&f.allow, "allow-target", "host `PATTERN` runs may send load to, such as *.staging.internal or 10.0.0.5:8080 (repeatable; default localhost, 127.0.0.1 and ::1)")
-	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus base `URL`: runs remote-write to it, analyses and reviews query it (default: runs record into an embedded store)")
+	f.prom.register(fs, "Prometheus base `URL`: runs remote-write to it, analyses and reviews query it (default: runs record into an embedded store)")
 	fs.IntVar(&f.maxRuns, "max-concurrent-runs", 0, fmt.Sprintf("runs in flight at once (default %d)", server.DefaultMaxConcurrentRuns))
 	fs.IntVar(&f.maxVUs, "max-vus", 0, fmt.Sprintf("most VUs a run may use (default %d)", server.DefaultMaxVUs))
 	fs.Float64Var(&f.maxRate, "max-arrival-rate", 0, fmt.Sprintf("highest arrival rate a run may ask for, iterations/s (default %d)", server.DefaultMaxArrivalRate))
@@ -109,11 +110,32 @@ func serveConfig(e *env, f *serveFlags, set map[string]bool) (server.Config, err
 		cfg.AllowTargets = append([]string(nil), f.allow...)
 	}
 	if set["prometheus"] {
-		if f.prometheus != "" && !strings.HasPrefix(f.prometheus, "http://") && !strings.HasPrefix(f.prometheus, "https://") {
-			return cfg, fmt.Errorf("serve: --prometheus %q: expected an http(s) URL such as http://127.0.0.1:9090", f.prometheus)
+		if u := f.prom.url; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return cfg, fmt.Errorf("serve: --prometheus %q: expected an http(s) URL such as http://127.0.0.1:9090", u)
 		}
 		cfg.Prometheus = server.PrometheusConfig{}
-		cfg.Prometheus.URL = f.prometheus
+	}
+	// The Prometheus flags that were set win over the config file's.
+	po, err := f.prom.options(e, "serve")
+	if err != nil {
+		return cfg, err
+	}
+	p := &cfg.Prometheus.PrometheusOptions
+	for name, apply := range map[string]func(){
+		"prometheus":                      func() { p.URL = po.URL },
+		"prometheus-timeout":              func() { p.Timeout = po.Timeout },
+		"prometheus-bearer-token-file":    func() { p.BearerTokenFile = po.BearerTokenFile },
+		"prometheus-username":             func() { p.Username, p.Password = po.Username, po.Password },
+		"prometheus-password":             func() { p.Password = po.Password },
+		"prometheus-header":               func() { p.Headers = po.Headers },
+		"prometheus-ca-file":              func() { p.CAFile = po.CAFile },
+		"prometheus-cert-file":            func() { p.CertFile = po.CertFile },
+		"prometheus-key-file":             func() { p.KeyFile = po.KeyFile },
+		"prometheus-insecure-skip-verify": func() { p.InsecureSkipVerify = po.InsecureSkipVerify },
+	} {
+		if set[name] {
+			apply()
+		}
 	}
 	for _, v := range []struct {
 		name string
