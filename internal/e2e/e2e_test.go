@@ -881,8 +881,17 @@ func maxOf(vs []float64) float64 {
 // analyzes it with the tests' SLO, logging the verdict and the figures.
 func analyzeFromPrometheus(t *testing.T, r *stackRun) model.Analysis {
 	t.Helper()
+	a, _ := analyzeObservedFromPrometheus(t, r)
+	return a
+}
+
+// analyzeObservedFromPrometheus is analyzeFromPrometheus that also returns
+// what was observed.
+func analyzeObservedFromPrometheus(t *testing.T, r *stackRun) (model.Analysis, model.Observations) {
+	t.Helper()
 	prom, _ := newProm(t)
-	a, err := analyzer.Analyze(observe(t, prom, r), analyzer.Options{SLOP95: sloP95})
+	obs := observe(t, prom, r)
+	a, err := analyzer.Analyze(obs, analyzer.Options{SLOP95: sloP95})
 	if err != nil {
 		t.Fatalf("could not analyze run %s: %v", r.run.RunID, err)
 	}
@@ -901,18 +910,19 @@ func analyzeFromPrometheus(t *testing.T, r *stackRun) model.Analysis {
 		}
 		t.Logf("  resource #%d %s (%s): saturated %v (%s) from %s", res.Rank, res.Kind, res.Family, res.Saturated, res.SaturatedBy, at)
 	}
-	return a
+	return a, obs
 }
 
 // TestTheAnalyzerNamesThePoolAndALargerPoolMovesIt closes issue 4 on the
 // real stack: with a pool of P connections held 80 ms per order the
 // analyzer blames db_pool and finds the system carrying about P / hold;
-// with 2P the system carries clearly more, and its pool is not what breaks
-// at the first run's breaking load.
+// with 2P the system carries clearly more, and its pool starts to queue
+// correspondingly later.
 func TestTheAnalyzerNamesThePoolAndALargerPoolMovesIt(t *testing.T) {
 	ra := realStackRun(t, poolA, redisDBPoolA)
 	rb := realStackRun(t, poolB, redisDBPoolB)
-	a, b := analyzeFromPrometheus(t, ra), analyzeFromPrometheus(t, rb)
+	a := analyzeFromPrometheus(t, ra)
+	b, obsB := analyzeObservedFromPrometheus(t, rb)
 
 	capA, capB := capacityOf(a), capacityOf(b)
 	t.Logf("capacity: pool %d %.1f RPS (expected %.0f), pool %d %.1f RPS (expected %.0f): ×%.2f",
@@ -934,24 +944,68 @@ func TestTheAnalyzerNamesThePoolAndALargerPoolMovesIt(t *testing.T) {
 	if capB < 1.5*capA {
 		t.Errorf("pool %d carries %.1f RPS, pool %d %.1f RPS: want at least 1.5× more", rb.pool, capB, ra.pool, capA)
 	}
-	// ... and its pool is not what limits it at A's breaking load: either
-	// nothing breaks in the tested range, or its pool saturates only well
-	// past the load where A broke. Well past is 1.25×, not 2×: saturation
-	// counts from the onset of queueing, and acquires start to wait before
-	// the pool is full (Erlang C: with 16 connections 70% busy about one
-	// acquire in eight waits), so the larger pool's onset comes near 0.7 of
-	// its capacity, 1.4× A's.
+	// ... and at the load where A broke, B's pool was far from full: with
+	// P connections each held for the same time, B's pool carries A's
+	// capacity at about half its size. A's pool was full there by
+	// definition; a larger pool that did not help would be full too.
+	// (Where B's pool starts to queue is not compared: acquires start to
+	// wait well before a pool is full, at a load that varies by ±25%
+	// from run to run on this host.)
 	if b.BreakingPoint != nil {
-		poolB := resourceAnalysis(b, model.KindDBPool)
+		util, n := poolUtilizationNear(obsB, 0.8*capA, 1.1*capA)
 		switch {
-		case poolB == nil:
-			t.Errorf("pool %d: the pool was not measured", rb.pool)
-		case poolB.Saturated && poolB.SaturatedAtRPS != nil && *poolB.SaturatedAtRPS < 1.25*capA:
-			t.Errorf("pool %d: the pool saturated at %.1f RPS, below 1.25× pool %d's capacity %.1f RPS", rb.pool, *poolB.SaturatedAtRPS, ra.pool, capA)
+		case n == 0:
+			t.Errorf("pool %d: no pool reading while it carried %.0f–%.0f RPS", rb.pool, 0.8*capA, 1.1*capA)
+		case util > 0.8:
+			t.Errorf("pool %d: %.0f%% of the pool in use at pool %d's capacity (%.0f–%.0f RPS, %d readings), want well below full (about %.0f%%)",
+				rb.pool, 100*util, ra.pool, 0.8*capA, 1.1*capA, n, 100*capA/capB)
+		default:
+			t.Logf("pool %d: %.0f%% of the pool in use at pool %d's capacity (%.0f–%.0f RPS, %d readings); pool %d was full there",
+				rb.pool, 100*util, ra.pool, 0.8*capA, 1.1*capA, n, ra.pool)
 		}
 	} else if b.TestedUpToRPS <= 0 {
 		t.Errorf("pool %d: no breaking point and no tested_up_to_rps", rb.pool)
 	}
+}
+
+// poolUtilizationNear is the mean utilization of the observed DB pool at
+// the instants the run carried between lo and hi RPS, with the number of
+// instants averaged.
+func poolUtilizationNear(obs model.Observations, lo, hi float64) (float64, int) {
+	var pool *model.ResourceObservation
+	for i := range obs.Resources {
+		if obs.Resources[i].Kind == model.KindDBPool {
+			pool = &obs.Resources[i]
+			break
+		}
+	}
+	if pool == nil {
+		return 0, 0
+	}
+	sum, n := 0.0, 0
+	for _, lp := range obs.Series {
+		if lp.RPS < lo || lp.RPS > hi {
+			continue
+		}
+		best, bestGap := -1, time.Duration(math.MaxInt64)
+		for j, rp := range pool.Points {
+			gap := rp.Time.Sub(lp.Time)
+			if gap < 0 {
+				gap = -gap
+			}
+			if rp.HasLimit && gap < bestGap {
+				best, bestGap = j, gap
+			}
+		}
+		if best >= 0 && bestGap <= time.Duration(obs.StepMs)*time.Millisecond {
+			sum += pool.Points[best].Utilization
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n
 }
 
 // readJSON decodes a JSON file into v.
