@@ -348,3 +348,38 @@ func TestStoreKeepsScrapedMetadata(t *testing.T) {
 		t.Errorf("metadata of process_cpu_seconds_total = %+v", got)
 	}
 }
+
+// TestHintsThroughARealPrometheus: a real Prometheus scraping Miniflux's
+// exposition gives the same suggestion as the embedded store, its
+// /api/v1/metadata giving the types and help texts.
+func TestHintsThroughARealPrometheus(t *testing.T) {
+	app := metricsServer(t, realExposition(t, "miniflux.txt"))
+	start := time.Now()
+	base := startTestPrometheus(t, "", promTarget{Job: "miniflux", URL: app.URL + "/metrics"})
+	src := newPromSource(t, PrometheusConfig{URL: base})
+	waitForQuery(t, src, "two scrapes of Miniflux", `count_over_time(miniflux_db_connections_in_use{job="miniflux"}[1m])`, valueAtLeast(2))
+	ctx := context.Background()
+	md, err := src.Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := md["miniflux_db_connections_max_idle_closed"]; m.Type != pmodel.MetricTypeGauge || !strings.HasPrefix(m.Help, "The total number of connections closed") {
+		t.Errorf("Prometheus's metadata of miniflux_db_connections_max_idle_closed = %+v", m)
+	}
+	found, err := Discover(ctx, src, DefaultCatalog(), Selectors{Default: `{job="miniflux"}`}, start, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := findDetected(t, found, model.KindDBPool)
+	if want := []string{"miniflux_db_connections_in_use", "miniflux_db_connections_wait_count"}; len(d.Candidates) < 2 || !slices.Equal(d.Candidates[:2], want) {
+		t.Errorf("candidates = %q; want them to begin with %q", d.Candidates, want)
+	}
+	for _, line := range []string{"usage: sum(miniflux_db_connections_in_use)", "saturation: sum(rate(miniflux_db_connections_wait_count[30s]))"} {
+		if !strings.Contains(d.CatalogSnippet, line) {
+			t.Errorf("snippet lacks %q:\n%s", line, d.CatalogSnippet)
+		}
+	}
+	if v := snippetField(d.CatalogSnippet, "limit"); v != "" {
+		t.Errorf("snippet has limit %s; Miniflux exports no pool size", v)
+	}
+}
