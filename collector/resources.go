@@ -527,7 +527,10 @@ func familyMetrics(f *model.MetricFamily) string {
 // without a sample are NaN: gaps are marked, never filled. Utilization is
 // Usage / Limit matched by labels (a single limit series applies to every
 // usage series) unless the family has its own utilization query.
-// Resources that were not found are skipped.
+// Rates whose window reaches before their series' first sample (the
+// series of a run's own store begin with the run) are taken over the data
+// present instead (see clipRateStart). Resources that were not found are
+// skipped.
 func CollectResources(ctx context.Context, src Source, detected []Detected, r Range) ([]ResourceSeries, error) {
 	if !r.End.After(r.Start) {
 		return nil, fmt.Errorf("could not collect resources: the window end %s is not after its start %s",
@@ -565,6 +568,9 @@ func CollectResources(ctx context.Context, src Source, detected []Detected, r Ra
 				return nil, fmt.Errorf("could not collect %s (%s) %s: %w", d.Kind, d.Family, field, err)
 			}
 			ss := alignMatrix(m, r.Start, r.Step, n)
+			if err := clipRateStart(ctx, src, q, r, ss); err != nil {
+				return nil, fmt.Errorf("could not collect %s (%s) %s near its first sample: %w", d.Kind, d.Family, field, err)
+			}
 			if len(ss) == 0 {
 				rs.Notes = append(rs.Notes, fmt.Sprintf("%s: no samples in the window", field))
 			} else if st := model.SeriesStats(ss); st.Gaps > 0 {
