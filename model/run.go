@@ -58,6 +58,10 @@ type MetricsRef struct {
 	Store string `json:"store,omitempty"`
 	// Selector scopes the system under test's series, e.g. {job="checkout"}.
 	Selector string `json:"selector,omitempty"`
+	// SampleIntervalMs is how often the embedded store got samples (the
+	// slower of the runner's flush and the scrapes); an analysis reads the
+	// store at twice it. 0 in runs recorded before it was kept.
+	SampleIntervalMs float64 `json:"sample_interval_ms,omitempty"`
 	// Scrape lists the endpoints the embedded store scraped, with how the
 	// scrapes went (a target that died mid-run shows failures here and
 	// gaps in its series, never zeros).

@@ -14,6 +14,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 
 	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
@@ -35,6 +36,11 @@ type AnalysisRequest struct {
 	SLOP95Ms     float64 `json:"slo_p95_ms,omitempty"`
 	MaxErrorRate float64 `json:"max_error_rate,omitempty"`
 	Saturation   float64 `json:"saturation,omitempty"`
+	// StepMs and RateWindowMs are the series' resolution, as the CLI's
+	// --step and --rate-window; 0 derives them from the run, the same way
+	// for both (app.Resolution).
+	StepMs       float64 `json:"step_ms,omitempty"`
+	RateWindowMs float64 `json:"rate_window_ms,omitempty"`
 }
 
 // AnalysisResource is a stored analysis.
@@ -97,93 +103,49 @@ func (s *Server) finishedRun(ctx context.Context, field, id string) (*model.Run,
 	return &run, nil
 }
 
-// runSource opens where a run's series are: its embedded store (read-only)
-// or Prometheus.
-func (s *Server) runSource(run *model.Run) (collector.Source, func() error, error) {
-	noop := func() error { return nil }
-	m := run.Metrics
-	switch {
-	case m == nil:
-		return nil, noop, errorf(http.StatusUnprocessableEntity, "run_id: run %q records no metrics location", run.RunID)
-	case m.Prometheus != "":
-		if s.prom != nil && m.Prometheus == s.cfg.Prometheus.URL {
-			return s.prom, noop, nil
-		}
-		p, err := collector.NewPrometheus(collector.PrometheusConfig{URL: m.Prometheus, Logger: s.log})
-		if err != nil {
-			return nil, noop, err
-		}
-		return p, noop, nil
-	case m.Store != "":
-		dir := m.Store
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(s.cfg.DataDir, "runs", run.RunID, dir)
-		}
-		st, err := collector.OpenStore(collector.StoreConfig{Dir: dir, ReadOnly: true, Logger: quiet(s.log)})
-		if err != nil {
-			return nil, noop, fmt.Errorf("could not open the embedded store of run %s: %w", run.RunID, err)
-		}
-		return st, st.Close, nil
-	}
-	return nil, noop, errorf(http.StatusUnprocessableEntity, "run_id: run %q records no metrics location", run.RunID)
-}
-
 func (s *Server) createAnalysis(c echo.Context) error {
 	var req AnalysisRequest
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	opts := analyzer.Options{SLOP95: analyzer.DefaultSLOP95, MaxErrorRate: 0.05, SaturationUtilization: 0.9}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	switch {
 	case !finitePos(req.SLOP95Ms):
 		return errorf(http.StatusUnprocessableEntity, "slo_p95_ms: %v: expected milliseconds > 0 such as 800", req.SLOP95Ms)
-	case !finitePos(req.MaxErrorRate) || req.MaxErrorRate > 1:
-		return errorf(http.StatusUnprocessableEntity, "max_error_rate: %v: expected a fraction in (0, 1] such as 0.05", req.MaxErrorRate)
-	case !finitePos(req.Saturation) || req.Saturation > 1:
-		return errorf(http.StatusUnprocessableEntity, "saturation: %v: expected a fraction in (0, 1] such as 0.9", req.Saturation)
+	case !finitePos(req.StepMs) || !finitePos(req.RateWindowMs):
+		return errorf(http.StatusUnprocessableEntity, "step_ms, rate_window_ms: expected milliseconds ≥ 0 (0: derived from the run)")
 	}
-	if req.SLOP95Ms > 0 {
-		opts.SLOP95 = time.Duration(req.SLOP95Ms * float64(time.Millisecond))
+	opts := app.AnalyzeOptions{
+		SLOP95: ms(req.SLOP95Ms), MaxErrorRate: req.MaxErrorRate, Saturation: req.Saturation,
+		Step: ms(req.StepMs), RateWindow: ms(req.RateWindowMs),
 	}
-	if req.MaxErrorRate > 0 {
-		opts.MaxErrorRate = req.MaxErrorRate
-	}
-	if req.Saturation > 0 {
-		opts.SaturationUtilization = req.Saturation
+	if err := opts.Validate(); err != nil {
+		var oe *app.OptionError
+		if errors.As(err, &oe) && oe.Field == "slo_p95" {
+			oe.Field = "slo_p95_ms"
+		}
+		return errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
 	if _, err := collector.ParseSelector(req.Selector); err != nil {
 		return errorf(http.StatusUnprocessableEntity, "selector: %v", err)
 	}
 	ctx := c.Request().Context()
-	var src collector.Source
-	closeSrc := func() error { return nil }
-	var run *model.Run
-	var cfg collector.ObserveConfig
+	areq := &app.AnalyzeRequest{Selectors: collector.Selectors{Default: req.Selector}, Options: opts, Logger: s.log}
 	switch {
 	case req.RunID != "" && req.Window != nil:
 		return errorf(http.StatusUnprocessableEntity, "run_id, window: give one, not both")
 	case req.RunID != "":
-		var err error
-		if run, err = s.finishedRun(ctx, "run_id", req.RunID); err != nil {
+		run, err := s.finishedRun(ctx, "run_id", req.RunID)
+		if err != nil {
 			return err
 		}
-		if src, closeSrc, err = s.runSource(run); err != nil {
-			return err
+		if run.Metrics == nil || (run.Metrics.Prometheus == "" && run.Metrics.Store == "") {
+			return errorf(http.StatusUnprocessableEntity, "run_id: run %q records no metrics location", run.RunID)
 		}
-		sel := req.Selector
-		if sel == "" && run.Metrics != nil {
-			sel = run.Metrics.Selector
-		}
-		cfg = collector.ObserveConfig{RunID: run.RunID, Start: run.Start, End: run.End, Stages: run.Stages, Selector: sel, Selectors: collector.Selectors{Default: sel}}
-		switch {
-		case run.Metrics != nil && run.Metrics.Store != "":
-			// The embedded store gets the runner's metrics and its scrapes
-			// every second, so short windows are exact enough and keep load
-			// and resources aligned through fast ramps (as headroom demo).
-			cfg.Step, cfg.RateWindow = 2*time.Second, 4*time.Second
-		case run.IntervalMs > 0:
-			cfg.Step = time.Duration(run.IntervalMs * float64(time.Millisecond))
-		}
+		areq.Run, areq.RunDir = run, filepath.Join(s.cfg.DataDir, "runs", run.RunID)
+		// The run's own Prometheus is read with the service's credentials;
+		// never a URL from the request.
+		areq.Prometheus = s.cfg.Prometheus.PrometheusOptions.WithURL("")
 	case req.Window != nil:
 		w := req.Window
 		switch {
@@ -198,23 +160,12 @@ func (s *Server) createAnalysis(c echo.Context) error {
 		case req.Selector == "":
 			return errorf(http.StatusUnprocessableEntity, "selector: missing: a window analysis needs the system's label selector, such as {job=\"checkout\"}")
 		}
-		src = s.prom
-		cfg = collector.ObserveConfig{Start: w.Start, End: w.End, Selector: req.Selector, Selectors: collector.Selectors{Default: req.Selector}}
+		areq.Start, areq.End = w.Start, w.End
+		areq.Prometheus = s.cfg.Prometheus.PrometheusOptions
 	default:
 		return errorf(http.StatusUnprocessableEntity, "run_id: missing: give run_id, or window and selector")
 	}
-	defer func() {
-		if err := closeSrc(); err != nil {
-			s.log.Warn("could not close the metrics store", "err", err)
-		}
-	}()
-	cfg.Catalog = collector.DefaultCatalog()
-	cfg.Logger = s.log
-	obs, err := collector.Observe(ctx, src, cfg)
-	if err != nil {
-		return errorf(http.StatusUnprocessableEntity, "could not read the series: %v", err)
-	}
-	a, err := analyzer.Analyze(obs, opts)
+	a, obs, err := app.Analyze(ctx, areq)
 	if err != nil {
 		return errorf(http.StatusUnprocessableEntity, "could not analyse: %v", err)
 	}
@@ -230,8 +181,8 @@ func (s *Server) createAnalysis(c echo.Context) error {
 	}
 	now := s.now()
 	row := &analysisRow{ID: newID("a-", now), CreatedAt: now, Analysis: doc, Observation: obsDoc}
-	if run != nil {
-		row.RunID = run.RunID
+	if areq.Run != nil {
+		row.RunID = areq.Run.RunID
 	}
 	if err := s.db.insertAnalysis(ctx, row); err != nil {
 		return err

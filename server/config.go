@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
 
 	"github.com/headroom-sh/headroom/internal/readfile"
@@ -82,16 +83,13 @@ type Config struct {
 	Clock func() time.Time
 }
 
-// PrometheusConfig is the Prometheus-compatible API the service uses.
+// PrometheusConfig is the Prometheus-compatible API the service uses: the
+// connection options every headroom command shares (url, credentials, TLS,
+// headers, timeout), and where runs remote-write.
 type PrometheusConfig struct {
-	// URL is the base URL, such as http://127.0.0.1:9090.
-	URL string `yaml:"url"`
+	app.PrometheusOptions `yaml:",inline"`
 	// RemoteWriteURL is where runs push their series; default URL/api/v1/write.
 	RemoteWriteURL string `yaml:"remote_write_url"`
-	// BearerTokenFile holds a bearer token for queries.
-	BearerTokenFile string `yaml:"bearer_token_file"`
-	// Headers are sent with every query, e.g. X-Scope-OrgID.
-	Headers map[string]string `yaml:"headers"`
 }
 
 // GrafanaConfig is the Grafana the dashboards are pushed to.

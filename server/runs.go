@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
@@ -129,9 +130,7 @@ type activeRun struct {
 	reason string
 
 	dir     string
-	ref     *model.MetricsRef
-	mstore  *collector.Store
-	scraper *collector.Scraper
+	metrics *app.RunMetrics
 }
 
 func (ar *activeRun) stop(reason string) {
@@ -376,7 +375,7 @@ func (s *Server) createRun(c echo.Context) error {
 		Logger:      s.log.With("run_id", id),
 		Clock:       s.now,
 	}
-	if err := s.setupRunMetrics(ar, &lcfg, selector); err != nil {
+	if err := s.setupRunMetrics(ar, &lcfg, selector, scrape); err != nil {
 		return err
 	}
 	maxVUs := 0
@@ -406,17 +405,6 @@ func (s *Server) createRun(c echo.Context) error {
 	if err := s.db.insertRun(c.Request().Context(), row); err != nil {
 		return err
 	}
-	if ar.mstore != nil && len(scrape) > 0 {
-		// Every scrape, redirects included, is checked against the
-		// allowlist: an allowed host may redirect anywhere.
-		client := &http.Client{Transport: allowTransport{base: http.DefaultTransport.(*http.Transport).Clone(), allow: s.allow}}
-		sc, err := ar.mstore.StartScraper(ar.ctx, collector.ScrapeConfig{Targets: scrape, Interval: time.Second, Logger: s.log, HTTPClient: client})
-		if err != nil {
-			_ = s.db.finishRun(context.WithoutCancel(c.Request().Context()), id, StatusFailed, s.now(), nil, nil, err.Error())
-			return errorf(http.StatusUnprocessableEntity, "options.scrape: %v", err)
-		}
-		ar.scraper = sc
-	}
 	started = true
 	s.runsWG.Add(1)
 	go s.execute(ar)
@@ -426,54 +414,43 @@ func (s *Server) createRun(c echo.Context) error {
 }
 
 // setupRunMetrics points the run's series at Prometheus (remote write) or
-// at an embedded store in the run's directory.
-func (s *Server) setupRunMetrics(ar *activeRun, lcfg *loadgen.Config, selector string) error {
+// at an embedded store in the run's directory that scrapes the given
+// endpoints; every scrape, redirects included, is checked against the
+// allowlist: an allowed host may redirect anywhere.
+func (s *Server) setupRunMetrics(ar *activeRun, lcfg *loadgen.Config, selector string, scrape []collector.ScrapeTarget) error {
+	o := app.MetricsOptions{Selector: selector, Logger: s.log}
 	if s.prom != nil {
-		rwURL := s.cfg.Prometheus.RemoteWriteURL
-		if rwURL == "" {
-			rwURL = strings.TrimRight(s.cfg.Prometheus.URL, "/") + "/api/v1/write"
+		o.Prometheus = s.cfg.Prometheus.URL
+		o.RemoteWrite = loadgen.RemoteWriteConfig{URL: s.cfg.Prometheus.RemoteWriteURL, UserAgent: "headroom-serve", Logger: s.log}
+	} else {
+		if err := os.MkdirAll(ar.dir, 0o755); err != nil {
+			return fmt.Errorf("could not create the run directory: %w", err)
 		}
-		rw, err := loadgen.NewRemoteWriter(loadgen.RemoteWriteConfig{URL: rwURL, UserAgent: "headroom-serve", Logger: s.log})
-		if err != nil {
-			return fmt.Errorf("could not set up remote write to %s: %w", rwURL, err)
-		}
-		lcfg.Sinks = append(lcfg.Sinks, rw)
-		ar.ref = &model.MetricsRef{Prometheus: s.cfg.Prometheus.URL, Selector: selector}
-		return nil
+		o.StoreDir, o.RunDir = filepath.Join(ar.dir, storeSubdir), ar.dir
+		o.Scrape = scrape
+		o.ScrapeClient = &http.Client{Transport: allowTransport{base: http.DefaultTransport.(*http.Transport).Clone(), allow: s.allow}}
 	}
-	if err := os.MkdirAll(ar.dir, 0o755); err != nil {
-		return fmt.Errorf("could not create the run directory: %w", err)
+	rm, err := app.StartRunMetrics(ar.ctx, o)
+	var oe *app.OptionError
+	if errors.As(err, &oe) && oe.Field == "scrape" {
+		return errorf(http.StatusUnprocessableEntity, "options.scrape: %s", oe.Msg)
 	}
-	st, err := collector.OpenStore(collector.StoreConfig{Dir: filepath.Join(ar.dir, storeSubdir), Logger: quiet(s.log)})
 	if err != nil {
-		return fmt.Errorf("could not open the run's embedded store: %w", err)
+		return fmt.Errorf("could not set up the run's metrics: %w", err)
 	}
-	ar.mstore = st
-	lcfg.Sinks = append(lcfg.Sinks, st)
-	lcfg.FlushInterval = time.Second
-	ar.ref = &model.MetricsRef{Store: storeSubdir, Selector: selector}
+	ar.metrics = rm
+	lcfg.Sinks = append(lcfg.Sinks, rm.Sinks...)
+	if rm.HasStore() {
+		lcfg.FlushInterval = rm.FlushInterval
+	}
 	return nil
 }
 
 // closeMetrics stops scraping, records how it went and closes the store.
 func (ar *activeRun) closeMetrics(run *model.Run) error {
-	if ar.scraper != nil {
-		for _, st := range ar.scraper.Stop() {
-			ar.ref.Scrape = append(ar.ref.Scrape, model.ScrapeReport{URL: st.URL, Job: st.Job, Scrapes: st.Scrapes, Failures: st.Failures, LastError: st.LastError, Up: st.Up})
-		}
-		ar.scraper = nil
-	}
-	if run != nil && ar.ref != nil {
-		run.Metrics = ar.ref
-	}
-	if ar.mstore != nil {
-		err := ar.mstore.Close()
-		ar.mstore = nil
-		if err != nil {
-			return fmt.Errorf("could not close the embedded store: %w", err)
-		}
-	}
-	return nil
+	rm := ar.metrics
+	ar.metrics = nil
+	return rm.Finish(run)
 }
 
 // heartbeatInterval is how often a running run's progress is stored.

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
 
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 )
@@ -94,12 +95,7 @@ func New(cfg Config) (*Server, error) {
 		cronIDs: map[string]cron.EntryID{},
 	}
 	if cfg.Prometheus.URL != "" {
-		p, err := collector.NewPrometheus(collector.PrometheusConfig{
-			URL:             cfg.Prometheus.URL,
-			BearerTokenFile: cfg.Prometheus.BearerTokenFile,
-			Headers:         cfg.Prometheus.Headers,
-			Logger:          cfg.Logger,
-		})
+		p, err := app.OpenPrometheus(cfg.Prometheus.PrometheusOptions, cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("could not use Prometheus: %w", err)
 		}
@@ -493,27 +489,4 @@ func finiteOrNil(v float64) any {
 		return nil
 	}
 	return v
-}
-
-// quiet passes on only warnings and errors: the embedded TSDB reports
-// routine compactions at info level.
-func quiet(l *slog.Logger) *slog.Logger {
-	return slog.New(minLevelHandler{Handler: l.Handler(), min: slog.LevelWarn})
-}
-
-type minLevelHandler struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevelHandler) WithAttrs(a []slog.Attr) slog.Handler {
-	return minLevelHandler{Handler: h.Handler.WithAttrs(a), min: h.min}
-}
-
-func (h minLevelHandler) WithGroup(n string) slog.Handler {
-	return minLevelHandler{Handler: h.Handler.WithGroup(n), min: h.min}
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/report"
@@ -45,14 +45,14 @@ headroom analyze --run run.json --report report/ --service checkout --peak-rps 1
 
 // analyzeFlags are the flags of `headroom analyze`.
 type analyzeFlags struct {
-	runFile, prometheus, selector, from, to, catalog, format, out, runID string
-	maxErrorRate, saturation                                             string
-	selectorFor, limitFor, promHeaders                                   stringList
-	bearerTokenFile                                                      string
-	report, pushGauges, service                                          string
-	pushHeaders                                                          stringList
-	peakRPS, targetHeadroom                                              float64
-	sloP95, step, rateWindow, timeout                                    time.Duration
+	runFile, selector, from, to, catalog, format, out, runID string
+	maxErrorRate, saturation                                 string
+	selectorFor, limitFor                                    stringList
+	prom                                                     promFlags
+	report, pushGauges, service                              string
+	pushHeaders                                              stringList
+	peakRPS, targetHeadroom                                  float64
+	sloP95, step, rateWindow                                 time.Duration
 }
 
 func runAnalyze(ctx context.Context, e *env, args []string) error {
@@ -60,14 +60,14 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, c)
 	var f analyzeFlags
 	fs.StringVar(&f.runFile, "run", "", "analyze the run in `run.json`: its window, stages and metrics location")
-	fs.StringVar(&f.prometheus, "prometheus", "", "base `URL` of a Prometheus-compatible API (default: the run's metrics location)")
+	f.prom.register(fs, "base `URL` of a Prometheus-compatible API (default: the run's metrics location)")
 	fs.StringVar(&f.selector, "selector", "", "label `SELECTOR` of the system under test, e.g. '{job=\"checkout\"}' (default: the run's)")
 	fs.Var(&f.selectorFor, "selector-for", "`KIND[/FAMILY]=SELECTOR` for one resource, e.g. db_server_connections='{job=\"postgres\"}' (repeatable)")
 	fs.Var(&f.limitFor, "limit-for", "`KIND[/FAMILY]=N` a limit the metrics do not know, e.g. cpu=4 or memory=8GiB (repeatable)")
 	fs.StringVar(&f.from, "from", "", "window start: RFC 3339 or now-DURATION (default: the run's start)")
 	fs.StringVar(&f.to, "to", "", "window end: RFC 3339 or now (default: the run's end)")
 	fs.StringVar(&f.runID, "run-id", "", "analyze the runner series of this run id (default: the run's, else the only run in the window)")
-	fs.DurationVar(&f.sloP95, "slo-p95", analyzer.DefaultSLOP95, "p95 latency limit: the load where p95 crosses it is a breaking point")
+	fs.DurationVar(&f.sloP95, "slo-p95", app.DefaultAnalyzeOptions().SLOP95, "p95 latency limit: the load where p95 crosses it is a breaking point")
 	fs.StringVar(&f.maxErrorRate, "max-error-rate", "5%", "error-rate limit, a fraction or a percentage: the load where it is crossed is a breaking point")
 	fs.StringVar(&f.saturation, "saturation", "90%", "share of its limit at which a resource counts as saturated")
 	fs.StringVar(&f.catalog, "catalog", "", "YAML `FILE` merged into the built-in resource catalog")
@@ -75,9 +75,6 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.format, "format", "table", "output format: table, json or markdown")
 	fs.DurationVar(&f.step, "step", 0, "resolution of the series (default 5s)")
 	fs.DurationVar(&f.rateWindow, "rate-window", 0, "range of the load series' rates (default: twice the step, at least 10s; 30s over HTTP server metrics)")
-	fs.DurationVar(&f.timeout, "prometheus-timeout", collector.DefaultPrometheusTimeout, "timeout of each request to Prometheus")
-	fs.StringVar(&f.bearerTokenFile, "prometheus-bearer-token-file", "", "`FILE` holding a bearer token for Prometheus")
-	fs.Var(&f.promHeaders, "prometheus-header", "`'Name: value'` header sent to Prometheus, e.g. 'X-Scope-OrgID: tenant-1' (repeatable)")
 	fs.StringVar(&f.report, "report", "", "write report.md, report.json and report.html (charts, no network needed) to `DIR`")
 	fs.StringVar(&f.pushGauges, "push-gauges", "", "remote-write the service gauges (capacity, headroom, bottleneck) once to this `URL`, such as http://127.0.0.1:9090/api/v1/write")
 	fs.Var(&f.pushHeaders, "push-gauges-header", "header sent with --push-gauges, 'Name: value' (repeatable)")
@@ -157,13 +154,12 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// analyzeOptions reads the judgement flags.
-func analyzeOptions(f *analyzeFlags) (analyzer.Options, error) {
-	var o analyzer.Options
+// analyzeOptions reads the judgement and resolution flags.
+func analyzeOptions(f *analyzeFlags) (app.AnalyzeOptions, error) {
+	o := app.AnalyzeOptions{SLOP95: f.sloP95, Step: f.step, RateWindow: f.rateWindow}
 	if f.sloP95 <= 0 {
 		return o, fmt.Errorf("analyze: --slo-p95 %s: expected a positive duration such as 800ms", f.sloP95)
 	}
-	o.SLOP95 = f.sloP95
 	v, err := parseFraction(f.maxErrorRate)
 	if err != nil || v <= 0 || v > 1 {
 		return o, fmt.Errorf("analyze: --max-error-rate %q: expected a fraction such as 0.05 or a percentage such as 5%%, above 0 and at most 100%%", f.maxErrorRate)
@@ -172,7 +168,10 @@ func analyzeOptions(f *analyzeFlags) (analyzer.Options, error) {
 	if v, err = parseFraction(f.saturation); err != nil || v <= 0 || v > 1 {
 		return o, fmt.Errorf("analyze: --saturation %q: expected a fraction such as 0.9 or a percentage such as 90%%, above 0 and at most 100%%", f.saturation)
 	}
-	o.SaturationUtilization = v
+	o.Saturation = v
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("analyze: --%s", strings.ReplaceAll(err.Error(), "_", "-"))
+	}
 	return o, nil
 }
 
@@ -190,78 +189,42 @@ func parseFraction(s string) (float64, error) {
 	return v, nil
 }
 
-// analyzeWindow reads the run (if any), opens the metrics source, observes
-// the window and analyzes it.
-func analyzeWindow(ctx context.Context, e *env, f *analyzeFlags, opts analyzer.Options) (model.Analysis, error) {
-	a, _, _, err := analyzeWindowObs(ctx, e, f, opts)
-	return a, err
-}
-
-// analyzeWindowObs is analyzeWindow that also returns the series the
-// analysis was made from and the run (nil without --run), for the report.
-func analyzeWindowObs(ctx context.Context, e *env, f *analyzeFlags, opts analyzer.Options) (model.Analysis, *model.Observations, *model.Run, error) {
-	var run *model.Run
-	var runDir string
+// analyzeWindowObs reads the run (if any) and analyzes its window, or the
+// window of --prometheus; it also returns the series the analysis was made
+// from and the run (nil without --run), for the report.
+func analyzeWindowObs(ctx context.Context, e *env, f *analyzeFlags, opts app.AnalyzeOptions) (model.Analysis, *model.Observations, *model.Run, error) {
+	req := &app.AnalyzeRequest{RunID: f.runID, Options: opts, Logger: e.log}
 	var err error
+	if req.Prometheus, err = f.prom.options(e, "analyze"); err != nil {
+		return model.Analysis{}, nil, nil, err
+	}
 	if f.runFile != "" {
-		if run, err = readRunFile(f.runFile); err != nil {
+		if req.Run, err = readRunFile(f.runFile); err != nil {
 			return model.Analysis{}, nil, nil, fmt.Errorf("analyze: --run: %w", err)
 		}
-		runDir = filepath.Dir(f.runFile)
-	} else if f.prometheus == "" {
+		req.RunDir = filepath.Dir(f.runFile)
+	} else if f.prom.url == "" {
 		return model.Analysis{}, nil, nil, errors.New("analyze: nothing to analyze: pass --run run.json, or --prometheus URL with --from and --to (see 'headroom analyze --help')")
 	}
-	now := time.Now()
-	start, end, err := analyzeWindowBounds(f, run, now)
-	if err != nil {
+	if req.Start, req.End, err = analyzeWindowBounds(f, req.Run, time.Now()); err != nil {
 		return model.Analysis{}, nil, nil, err
 	}
-	sel, err := analyzeSelectors(f, run)
-	if err != nil {
+	if req.Selectors, err = analyzeSelectors(f, req.Run); err != nil {
 		return model.Analysis{}, nil, nil, err
 	}
-	cat := collector.DefaultCatalog()
 	if f.catalog != "" {
-		if cat, err = collector.LoadCatalog(f.catalog); err != nil {
+		if req.Catalog, err = collector.LoadCatalog(f.catalog); err != nil {
 			return model.Analysis{}, nil, nil, fmt.Errorf("analyze: --catalog: %w", err)
 		}
 	}
-	src, where, closeSrc, err := analyzeSource(e, f, run, runDir)
-	if err != nil {
-		return model.Analysis{}, nil, nil, err
-	}
-	defer func() {
-		if err := closeSrc(); err != nil {
-			e.log.Warn("could not close the metrics store", "err", err)
-		}
-	}()
-	cfg := collector.ObserveConfig{
-		RunID: f.runID, Start: start, End: end,
-		Step: f.step, RateWindow: f.rateWindow,
-		Selector: sel.Default, Selectors: sel, Catalog: cat, Logger: e.log,
-	}
-	if run != nil {
-		if cfg.RunID == "" {
-			cfg.RunID = run.RunID
-		}
-		// The run's stage boundaries apply when its whole window is analyzed.
-		if start.Equal(run.Start) && end.Equal(run.End) {
-			cfg.Stages = run.Stages
-		}
-	}
-	if cfg.Step == 0 && run != nil && run.IntervalMs > 0 {
-		cfg.Step = time.Duration(run.IntervalMs * float64(time.Millisecond))
-	}
-	e.log.Debug("observing", "source", where, "selector", sel.Default, "from", start, "to", end, "run_id", cfg.RunID)
-	obs, err := collector.Observe(ctx, src, cfg)
-	if err != nil {
-		return model.Analysis{}, nil, nil, fmt.Errorf("analyze: %s: %w", where, err)
-	}
-	a, err := analyzer.Analyze(obs, opts)
-	if err != nil {
+	a, obs, err := app.Analyze(ctx, req)
+	switch {
+	case errors.Is(err, app.ErrNoMetrics):
+		return model.Analysis{}, nil, nil, fmt.Errorf("analyze: --run %s records no metrics location (neither a Prometheus URL nor a store); pass --prometheus URL", f.runFile)
+	case err != nil:
 		return model.Analysis{}, nil, nil, fmt.Errorf("analyze: %w", err)
 	}
-	return a, &obs, run, nil
+	return a, obs, req.Run, nil
 }
 
 // analyzeWindowBounds decides the window: the flags, else the run's.
@@ -349,45 +312,6 @@ func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.S
 		sel.Limits[k] = n
 	}
 	return sel, nil
-}
-
-// analyzeSource opens --prometheus, else the run's Prometheus or embedded
-// store (a directory relative to run.json, opened read-only).
-func analyzeSource(e *env, f *analyzeFlags, run *model.Run, runDir string) (collector.Source, string, func() error, error) {
-	noop := func() error { return nil }
-	url := f.prometheus
-	if url == "" && run != nil && run.Metrics != nil {
-		url = run.Metrics.Prometheus
-		if url == "" && run.Metrics.Store != "" {
-			dir := run.Metrics.Store
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(runDir, dir)
-			}
-			src, closeFn, err := openRunStore(dir)
-			if err != nil {
-				return nil, "", noop, fmt.Errorf("analyze: --run %s: %w", f.runFile, err)
-			}
-			return src, "embedded store " + dir, closeFn, nil
-		}
-	}
-	if url == "" {
-		return nil, "", noop, fmt.Errorf("analyze: --run %s records no metrics location (neither a Prometheus URL nor a store); pass --prometheus URL", f.runFile)
-	}
-	headers, err := parseHeaderFlags("analyze", "--prometheus-header", f.promHeaders)
-	if err != nil {
-		return nil, "", noop, err
-	}
-	p, err := collector.NewPrometheus(collector.PrometheusConfig{
-		URL:             url,
-		BearerTokenFile: f.bearerTokenFile,
-		Headers:         headers,
-		Timeout:         f.timeout,
-		Logger:          e.log,
-	})
-	if err != nil {
-		return nil, "", noop, fmt.Errorf("analyze: %w", err)
-	}
-	return p, "Prometheus at " + p.URL(), noop, nil
 }
 
 // ---- text output, shared with `headroom demo` ----

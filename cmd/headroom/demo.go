@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/examples"
 	"github.com/headroom-sh/headroom/examples/checkout"
 	"github.com/headroom-sh/headroom/examples/shapes"
@@ -264,22 +265,18 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	af := analyzeFlags{runFile: runFile, sloP95: f.sloP95, maxErrorRate: "5%", saturation: "90%", out: filepath.Join(f.out, "analysis.json")}
-	if f.prometheus == "" {
-		// The embedded store gets the runner's metrics every second and
-		// scrapes the demo every second, so short windows are exact enough
-		// and keep load and resources aligned through fast ramps.
-		af.step, af.rateWindow = 2*time.Second, 4*time.Second
-	}
-	opts, err := analyzeOptions(&af)
-	if err != nil {
-		return err
-	}
-	a, obs, run, err := analyzeWindowObs(ctx, e, &af, opts)
+	analysisFile := filepath.Join(f.out, "analysis.json")
+	run, err := readRunFile(runFile)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := writeJSONFile(af.out, a); err != nil {
+	opts := app.DefaultAnalyzeOptions()
+	opts.SLOP95 = f.sloP95
+	a, obs, err := app.Analyze(ctx, &app.AnalyzeRequest{Run: run, RunDir: f.out, Options: opts, Logger: e.log})
+	if err != nil {
+		return fmt.Errorf("demo: analyze: %w", err)
+	}
+	if err := writeJSONFile(analysisFile, a); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintln(e.stdout)
@@ -315,7 +312,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	planDir := filepath.Join(f.out, "plan")
 	fmt.Fprintf(e.stdout, "Capacity plan for %s× today's traffic (%s):\n", trimFloat(f.multiplier), topoFile)
-	if err := runPlan(ctx, e, []string{"--analysis", af.out, "--topology", topoFile,
+	if err := runPlan(ctx, e, []string{"--analysis", analysisFile, "--topology", topoFile,
 		"--target-multiplier", strconv.FormatFloat(f.multiplier, 'g', -1, 64), "--out", planDir}); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -352,7 +349,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "\nWrote %s, %s, %s (metrics store) and %s;\nthe report %s (with the plan); Grafana dashboards in %s; Prometheus rules and alerts in %s.\n",
-		scFile, runFile, filepath.Join(f.out, "run.tsdb"), af.out, filepath.Join(reportDir, reportHTMLFile), dashDir, rulesFile)
+		scFile, runFile, filepath.Join(f.out, "run.tsdb"), analysisFile, filepath.Join(reportDir, reportHTMLFile), dashDir, rulesFile)
 	return nil
 }
 

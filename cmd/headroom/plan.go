@@ -13,7 +13,7 @@ import (
 
 	pmodel "github.com/prometheus/common/model"
 
-	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
 
@@ -42,10 +42,11 @@ headroom plan --analysis analysis.json --topology topology.yaml --target-multipl
 }
 
 type planCmdFlags struct {
-	analysis, topology, prices, out, format, prometheus string
-	report                                              string
-	multiplier, targetRPS, maxErrorRate, headroom       float64
-	sloP95                                              durationValue
+	analysis, topology, prices, out, format       string
+	report                                        string
+	prom                                          promFlags
+	multiplier, targetRPS, maxErrorRate, headroom float64
+	sloP95                                        durationValue
 }
 
 func runPlan(ctx context.Context, e *env, args []string) error {
@@ -62,7 +63,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.prices, "prices", "", "price catalog `file` laid over the built-in AWS us-east-1 prices (see 'headroom prices')")
 	fs.StringVar(&f.out, "out", "", "`directory` to write plan.md and plan.json to (default: print to stdout)")
 	fs.StringVar(&f.format, "format", "markdown", "stdout `format`: markdown or json")
-	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus `URL` for the topology's baseline queries (overrides baseline.prometheus)")
+	f.prom.register(fs, "Prometheus `URL` for the topology's baseline queries (overrides baseline.prometheus)")
 	fs.StringVar(&f.report, "report", "", "also write report.md, report.json and report.html (the analysis's charts and the plan) to `DIR`")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
@@ -100,7 +101,11 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	if err := planResolveBaseline(ctx, e, topo, f.prometheus, f.topology); err != nil {
+	prom, err := f.prom.options(e, "plan")
+	if err != nil {
+		return err
+	}
+	if err := planResolveBaseline(ctx, e, topo, prom, f.topology); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
 	prices, err := planLoadPrices(f.prices)
@@ -206,20 +211,21 @@ func planLoadPrices(path string) (*model.PriceCatalog, error) {
 
 // planResolveBaseline evaluates the topology's baseline queries when the rates
 // are not given as numbers.
-func planResolveBaseline(ctx context.Context, e *env, t *model.Topology, promURL, file string) error {
+func planResolveBaseline(ctx context.Context, e *env, t *model.Topology, prom app.PrometheusOptions, file string) error {
 	b := &t.Baseline
 	needRPS := b.RPS == 0 && b.RPSQuery != ""
 	needPeak := b.PeakRPS == 0 && b.PeakQuery != ""
 	if !needRPS && !needPeak {
 		return nil
 	}
-	if promURL == "" {
-		promURL = b.Prometheus
+	if prom.URL == "" {
+		prom.URL = b.Prometheus
 	}
+	promURL := prom.URL
 	if promURL == "" {
 		return fmt.Errorf("topology %q has baseline queries but no Prometheus to run them on: set baseline.prometheus or pass --prometheus URL", file)
 	}
-	src, err := collector.NewPrometheus(collector.PrometheusConfig{URL: promURL, Logger: e.log, Timeout: 30 * time.Second})
+	src, err := app.OpenPrometheus(prom, e.log)
 	if err != nil {
 		return fmt.Errorf("baseline queries of %q: %w", file, err)
 	}

@@ -15,7 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/report"
@@ -58,6 +58,7 @@ type reportFlags struct {
 	pushGauges, gaugesFile                                 string
 	peakRPS, targetRPS, targetHeadroom                     float64
 	observe                                                bool
+	prom                                                   promFlags
 	rwHeaders                                              stringList
 }
 
@@ -69,6 +70,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.run, "run", "", "run.json `file` of the analysed run: its status and thresholds, and its series for the charts")
 	fs.StringVar(&f.plan, "plan", "", "plan.json `file` written by 'headroom plan': the plan's section, and the gauges' capacity, peak and target")
 	fs.StringVar(&f.observations, "observations", "", "observations `file` (the series the analysis was made from, as JSON) to draw the charts from")
+	f.prom.register(fs, "with --run: read the run's series from this Prometheus `URL` instead of its recorded metrics location")
 	fs.BoolVar(&f.observe, "observe", true, "with --run and no --observations: read the run's series again from its metrics (embedded store or Prometheus) so that each resource is drawn against load")
 	fs.StringVar(&f.out, "out", "", "`DIR` to write report.md, report.json and report.html to (created if missing)")
 	fs.StringVar(&f.title, "title", "", "the report's `title` (default \""+report.DefaultTitle+"\")")
@@ -133,7 +135,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("report: --observations: %w", err)
 		}
 	} else if f.out != "" && f.observe && in.Run != nil && in.Run.Metrics != nil {
-		obs, err := reportObserve(ctx, e, f.run, in.Run, in.Analysis)
+		obs, err := reportObserve(ctx, e, &f, in.Run, in.Analysis)
 		if err != nil {
 			// The report is still worth writing: the load charts come from
 			// run.json and the resource charts are listed as not drawn.
@@ -307,41 +309,14 @@ func readDocument(path, kind, hint string, v any) error {
 
 // reportObserve reads the analysed window's series again from the run's
 // metrics (its embedded store or Prometheus), for the charts.
-func reportObserve(ctx context.Context, e *env, runFile string, run *model.Run, a *model.Analysis) (*model.Observations, error) {
-	af := analyzeFlags{runFile: runFile, timeout: collector.DefaultPrometheusTimeout}
-	sel, err := analyzeSelectors(&af, run)
+func reportObserve(ctx context.Context, e *env, f *reportFlags, run *model.Run, a *model.Analysis) (*model.Observations, error) {
+	prom, err := f.prom.options(e, "report")
 	if err != nil {
 		return nil, err
 	}
-	src, where, closeSrc, err := analyzeSource(e, &af, run, filepath.Dir(runFile))
-	if err != nil {
-		return nil, err
+	req := &app.AnalyzeRequest{Run: run, RunDir: filepath.Dir(f.run), Prometheus: prom, RunID: a.RunID, Logger: e.log}
+	if start, end := a.Window.Start, a.Window.End; !start.IsZero() && end.After(start) {
+		req.Start, req.End = start, end
 	}
-	defer func() {
-		if err := closeSrc(); err != nil {
-			e.log.Warn("could not close the metrics store", "err", err)
-		}
-	}()
-	start, end := a.Window.Start, a.Window.End
-	if start.IsZero() || !end.After(start) {
-		start, end = run.Start, run.End
-	}
-	cfg := collector.ObserveConfig{
-		RunID: a.RunID, Start: start, End: end,
-		Selector: sel.Default, Selectors: sel, Catalog: collector.DefaultCatalog(), Logger: e.log,
-	}
-	if cfg.RunID == "" {
-		cfg.RunID = run.RunID
-	}
-	if start.Equal(run.Start) && end.Equal(run.End) {
-		cfg.Stages = run.Stages
-	}
-	if run.IntervalMs > 0 {
-		cfg.Step = time.Duration(run.IntervalMs * float64(time.Millisecond))
-	}
-	obs, err := collector.Observe(ctx, src, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	return &obs, nil
+	return app.Observe(ctx, req)
 }

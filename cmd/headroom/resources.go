@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 
@@ -42,18 +43,18 @@ headroom resources --print-catalog`,
 
 // resourcesFlags are the flags of `headroom resources`.
 type resourcesFlags struct {
-	prometheus, runFile, selector, from, to, catalog, format string
-	selectorFor, limitFor, promHeaders                       stringList
-	bearerTokenFile, username, password, caFile              string
-	insecureSkipVerify, printCatalog                         bool
-	timeout, rateWindow, step                                time.Duration
+	runFile, selector, from, to, catalog, format string
+	selectorFor, limitFor                        stringList
+	prom                                         promFlags
+	printCatalog                                 bool
+	rateWindow, step                             time.Duration
 }
 
 func runResources(ctx context.Context, e *env, args []string) error {
 	c := commands["resources"]
 	fs := newFlagSet(e, c)
 	var f resourcesFlags
-	fs.StringVar(&f.prometheus, "prometheus", "", "base `URL` of a Prometheus-compatible API, with any path prefix (http://127.0.0.1:9090, http://vmselect:8481/select/0/prometheus)")
+	f.prom.register(fs, "base `URL` of a Prometheus-compatible API, with any path prefix (http://127.0.0.1:9090, http://vmselect:8481/select/0/prometheus)")
 	fs.StringVar(&f.runFile, "run", "", "read the metrics location, selector and window of a run from its `run.json`")
 	fs.StringVar(&f.selector, "selector", "", "label `SELECTOR` of the system under test, e.g. '{job=\"checkout\"}' (default: the run's, else every series)")
 	fs.Var(&f.selectorFor, "selector-for", "`KIND[/FAMILY]=SELECTOR` for one resource, e.g. db_server_connections='{job=\"postgres\"}' (repeatable)")
@@ -64,13 +65,6 @@ func runResources(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.format, "format", "table", "output format: table or json")
 	fs.DurationVar(&f.rateWindow, "rate-window", 0, "range of the catalog's rate() windows (default: the catalog's 30s); at least two scrape intervals")
 	fs.DurationVar(&f.step, "step", 0, "resolution of the series (default: about 250 points over the window)")
-	fs.DurationVar(&f.timeout, "prometheus-timeout", collector.DefaultPrometheusTimeout, "timeout of each request to Prometheus")
-	fs.StringVar(&f.bearerTokenFile, "prometheus-bearer-token-file", "", "`FILE` holding a bearer token for Prometheus")
-	fs.StringVar(&f.username, "prometheus-username", "", "basic auth user for Prometheus")
-	fs.StringVar(&f.password, "prometheus-password", "", "basic auth password for Prometheus (default: $HEADROOM_PROMETHEUS_PASSWORD)")
-	fs.Var(&f.promHeaders, "prometheus-header", "`'Name: value'` header sent to Prometheus, e.g. 'X-Scope-OrgID: tenant-1' (repeatable)")
-	fs.StringVar(&f.caFile, "prometheus-ca-file", "", "PEM `FILE` of certificate authorities for Prometheus's TLS certificate")
-	fs.BoolVar(&f.insecureSkipVerify, "prometheus-insecure-skip-verify", false, "do not check Prometheus's TLS certificate")
 	fs.BoolVar(&f.printCatalog, "print-catalog", false, "print the effective resource catalog as YAML and exit")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
@@ -119,12 +113,13 @@ func runResources(ctx context.Context, e *env, args []string) error {
 		sel.Default = run.Metrics.Selector
 	}
 
-	src, where, closeSrc, err := resourcesSource(e, &f, run, runDir)
+	src, err := resourcesSource(e, &f, run, runDir)
 	if err != nil {
 		return err
 	}
+	where := src.Where
 	defer func() {
-		if err := closeSrc(); err != nil {
+		if err := src.Close(); err != nil {
 			e.log.Warn("could not close the metrics store", "err", err)
 		}
 	}()
@@ -249,62 +244,24 @@ func readRunFile(path string) (*model.Run, error) {
 }
 
 // resourcesSource opens the metrics source: --prometheus, else the run's
-// Prometheus or embedded store. It returns a description for messages and
-// a function that releases the source.
-func resourcesSource(e *env, f *resourcesFlags, run *model.Run, runDir string) (collector.Source, string, func() error, error) {
-	noop := func() error { return nil }
-	url := f.prometheus
-	if url == "" && run != nil && run.Metrics != nil {
-		url = run.Metrics.Prometheus
-		if url == "" && run.Metrics.Store != "" {
-			dir := run.Metrics.Store
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(runDir, dir)
-			}
-			src, closeFn, err := openRunStore(dir)
-			if err != nil {
-				return nil, "", noop, fmt.Errorf("resources: --run: %w", err)
-			}
-			return src, "embedded store " + dir, closeFn, nil
-		}
-	}
-	if url == "" {
-		if run != nil {
-			return nil, "", noop, fmt.Errorf("resources: --run %s records no metrics location (neither a Prometheus URL nor a store); pass --prometheus URL", f.runFile)
-		}
-		return nil, "", noop, errors.New("resources: no metrics source: pass --prometheus URL or --run run.json (see 'headroom resources --help')")
-	}
-	headers, err := parseHeaderFlags("resources", "--prometheus-header", f.promHeaders)
+// Prometheus or embedded store.
+func resourcesSource(e *env, f *resourcesFlags, run *model.Run, runDir string) (*app.Source, error) {
+	prom, err := f.prom.options(e, "resources")
 	if err != nil {
-		return nil, "", noop, err
+		return nil, err
 	}
-	password := f.password
-	if password == "" && e.getenv != nil {
-		password = e.getenv("HEADROOM_PROMETHEUS_PASSWORD")
+	src, err := app.OpenSource(app.SourceRequest{Run: run, RunDir: runDir, Prometheus: prom, Logger: e.log})
+	switch {
+	case errors.Is(err, app.ErrNoMetrics) && run != nil:
+		return nil, fmt.Errorf("resources: --run %s records no metrics location (neither a Prometheus URL nor a store); pass --prometheus URL", f.runFile)
+	case errors.Is(err, app.ErrNoMetrics):
+		return nil, errors.New("resources: no metrics source: pass --prometheus URL or --run run.json (see 'headroom resources --help')")
+	case err != nil && f.runFile != "" && prom.URL == "":
+		return nil, fmt.Errorf("resources: --run: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("resources: %w", err)
 	}
-	p, err := collector.NewPrometheus(collector.PrometheusConfig{
-		URL:             url,
-		BearerTokenFile: f.bearerTokenFile,
-		Username:        f.username,
-		Password:        password,
-		Headers:         headers,
-		TLS:             collector.TLSConfig{CAFile: f.caFile, InsecureSkipVerify: f.insecureSkipVerify},
-		Timeout:         f.timeout,
-		Logger:          e.log,
-	})
-	if err != nil {
-		return nil, "", noop, fmt.Errorf("resources: %w", err)
-	}
-	return p, "Prometheus at " + p.URL(), noop, nil
-}
-
-// openRunStore opens a run's embedded store read-only.
-func openRunStore(dir string) (collector.Source, func() error, error) {
-	st, err := collector.OpenStore(collector.StoreConfig{Dir: dir, ReadOnly: true})
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, st.Close, nil
+	return src, nil
 }
 
 // resourcesReport is the output of `headroom resources`.

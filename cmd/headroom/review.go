@@ -15,6 +15,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 
 	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
@@ -48,12 +49,12 @@ headroom review --prometheus http://127.0.0.1:9090 --service checkout \
 
 // reviewFlags are the flags of `headroom review`.
 type reviewFlags struct {
-	prometheus, service, selector, end, lookback, step               string
+	service, selector, end, lookback, step                           string
 	trafficQuery, latencyQuery, errorQuery, catalog, format, out     string
 	maxErrorRate, targetHeadroom, saturation, pushGauges, gaugesFile string
-	bearerTokenFile                                                  string
-	resources, selectorFor, limitFor, promHeaders, rwHeaders         stringList
-	sloP95, timeout                                                  time.Duration
+	prom                                                             promFlags
+	resources, selectorFor, limitFor, rwHeaders                      stringList
+	sloP95                                                           time.Duration
 	targetRPS                                                        float64
 	failBelowTarget                                                  bool
 }
@@ -62,7 +63,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	c := commands["review"]
 	fs := newFlagSet(e, c)
 	var f reviewFlags
-	fs.StringVar(&f.prometheus, "prometheus", "", "base `URL` of a Prometheus-compatible API holding the service's metrics (required)")
+	f.prom.register(fs, "base `URL` of a Prometheus-compatible API holding the service's metrics (required)")
 	fs.StringVar(&f.service, "service", "", "`NAME` the review and its gauges are filed under, e.g. checkout (required)")
 	fs.StringVar(&f.selector, "selector", "", "label `SELECTOR` of the service's series, e.g. '{job=\"checkout\"}'; required unless both --traffic-query and --latency-query are given")
 	fs.DurationVar(&f.sloP95, "slo-p95", analyzer.DefaultSLOP95, "p95 latency limit: the traffic at which the fitted p95 crosses it is a capacity (0: no latency SLO)")
@@ -86,9 +87,6 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	fs.Var(&f.rwHeaders, "push-gauges-header", "header sent with --push-gauges, 'Name: value' (repeatable)")
 	fs.StringVar(&f.gaugesFile, "gauges-file", "", "write the service gauges in the Prometheus text format to `FILE`, e.g. for node_exporter's textfile collector")
 	fs.BoolVar(&f.failBelowTarget, "fail-below-target", false, "exit with code 99 when the headroom is below the target")
-	fs.DurationVar(&f.timeout, "prometheus-timeout", collector.DefaultPrometheusTimeout, "timeout of each request to Prometheus")
-	fs.StringVar(&f.bearerTokenFile, "prometheus-bearer-token-file", "", "`FILE` holding a bearer token for Prometheus")
-	fs.Var(&f.promHeaders, "prometheus-header", "`'Name: value'` header sent to Prometheus, e.g. 'X-Scope-OrgID: tenant-1' (repeatable)")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
 	}
@@ -99,7 +97,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.prometheus == "" {
+	if f.prom.url == "" {
 		return errors.New("review: --prometheus URL is required: the review reads the service's production metrics from it (see 'headroom review --help')")
 	}
 	switch f.format {
@@ -282,13 +280,11 @@ func reviewSelectors(f *reviewFlags) (collector.Selectors, error) {
 
 // reviewSource opens the Prometheus API.
 func reviewSource(e *env, f *reviewFlags) (*collector.Prometheus, error) {
-	headers, err := parseHeaderFlags("review", "--prometheus-header", f.promHeaders)
+	o, err := f.prom.options(e, "review")
 	if err != nil {
 		return nil, err
 	}
-	p, err := collector.NewPrometheus(collector.PrometheusConfig{
-		URL: f.prometheus, BearerTokenFile: f.bearerTokenFile, Headers: headers, Timeout: f.timeout, Logger: e.log,
-	})
+	p, err := app.OpenPrometheus(o, e.log)
 	if err != nil {
 		return nil, fmt.Errorf("review: --prometheus: %w", err)
 	}

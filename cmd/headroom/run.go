@@ -195,42 +195,34 @@ func runRun(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("run: --out: %w", err)
 		}
 	}
-	rm, err := setupRunMetrics(ctx, e, &f.metrics, set, f.out, &f.remoteWrite)
+	rw := loadgen.RemoteWriteConfig{URL: f.remoteWrite, BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"), UserAgent: "headroom/" + version, Logger: e.log}
+	if rw.Headers, err = parseHeaderFlags("run", "--remote-write-header", f.remoteWriteHeaders); err != nil {
+		return err
+	}
+	rm, err := setupRunMetrics(ctx, e, &f.metrics, set, f.out, rw)
 	if err != nil {
 		return err
 	}
-	cfg.Sinks = append(cfg.Sinks, rm.sinks...)
-	if rm.store != nil && !set["remote-write-interval"] {
-		// The embedded store gets finer snapshots than a remote backend.
-		cfg.FlushInterval = time.Second
+	f.remoteWrite = rm.RemoteWriteURL
+	cfg.Sinks = append(cfg.Sinks, rm.Sinks...)
+	if rm.HasStore() {
+		if set["remote-write-interval"] {
+			rm.FlushInterval = cfg.FlushInterval
+		} else {
+			// The embedded store gets finer snapshots than a remote backend.
+			cfg.FlushInterval = rm.FlushInterval
+		}
 	}
 	finished := false
 	defer func() {
 		if !finished {
-			rm.finish(nil)
+			rm.Finish(nil)
 		}
 	}()
 	if !f.quiet {
 		cfg.Progress = e.stderr
 		cfg.ProgressTTY = isTerminal(e.stderr)
 		cfg.ProgressInterval = 5 * time.Second
-	}
-	if f.remoteWrite != "" {
-		hdrs, err := parseHeaderFlags("run", "--remote-write-header", f.remoteWriteHeaders)
-		if err != nil {
-			return err
-		}
-		rw, err := loadgen.NewRemoteWriter(loadgen.RemoteWriteConfig{
-			URL:         f.remoteWrite,
-			Headers:     hdrs,
-			BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"),
-			UserAgent:   "headroom/" + version,
-			Logger:      e.log,
-		})
-		if err != nil {
-			return fmt.Errorf("run: --remote-write: %w", err)
-		}
-		cfg.Sinks = append(cfg.Sinks, rw)
 	}
 	if shard.Count > 1 && len(sc.Thresholds) > 0 {
 		if cfg.Aggregate, err = shardThresholds(e, f.metrics.prometheus, f.remoteWrite, f.remoteWriteHeaders); err != nil {
@@ -255,7 +247,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	finished = true
-	if err := rm.finish(run); err != nil {
+	if err := rm.Finish(run); err != nil {
 		e.log.Error("embedded store", "err", err)
 	}
 	if f.out != "" {

@@ -112,7 +112,8 @@ func serveConfig(e *env, f *serveFlags, set map[string]bool) (server.Config, err
 		if f.prometheus != "" && !strings.HasPrefix(f.prometheus, "http://") && !strings.HasPrefix(f.prometheus, "https://") {
 			return cfg, fmt.Errorf("serve: --prometheus %q: expected an http(s) URL such as http://127.0.0.1:9090", f.prometheus)
 		}
-		cfg.Prometheus = server.PrometheusConfig{URL: f.prometheus}
+		cfg.Prometheus = server.PrometheusConfig{}
+		cfg.Prometheus.URL = f.prometheus
 	}
 	for _, v := range []struct {
 		name string
