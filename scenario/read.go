@@ -18,6 +18,9 @@ import (
 	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
+// DefaultTarget is where generated scenarios send load unless told otherwise.
+const DefaultTarget = "http://127.0.0.1:8080"
+
 // ErrInvalid is matched (with errors.Is) by every *Error: the scenario file
 // was read but its content is wrong.
 var ErrInvalid = errors.New("invalid scenario")

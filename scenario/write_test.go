@@ -2,8 +2,7 @@ package scenario
 
 import (
 	"bytes"
-	"flag"
-	"os"
+	"github.com/headroom-sh/headroom/internal/golden"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,29 +11,6 @@ import (
 
 	"github.com/headroom-sh/headroom/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/<test name>.yaml, rewriting it with -update.
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", filepath.FromSlash(t.Name())+".yaml")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended):\n%s", path, got)
-	}
-}
 
 func TestMarshalGolden(t *testing.T) {
 	for _, name := range []string{"checkout", "quick", "checkout-arrival-rate", "every-field"} {
@@ -50,7 +26,7 @@ func TestMarshalGolden(t *testing.T) {
 			if err := Write(&buf, s); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, buf.Bytes())
+			golden.Check(t, "", ".yaml", buf.Bytes())
 		})
 	}
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/scenario/express"
+	"github.com/headroom-sh/headroom/scenario/generate"
+	"github.com/headroom-sh/headroom/scenario/k6"
+	"github.com/headroom-sh/headroom/scenario/openapi"
 	"os"
 	"path/filepath"
 
@@ -34,40 +38,40 @@ headroom generate --express examples/checkout/express/src \
 func runGenerate(ctx context.Context, e *env, args []string) error {
 	c := commands["generate"]
 	fs := newFlagSet(e, c)
-	openapi := fs.String("openapi", "", "OpenAPI 3.0 or 3.1 `file` (YAML or JSON); $refs to local files are followed")
-	express := fs.String("express", "", "`directory` of an Express.js application (JavaScript or TypeScript)")
+	openapiFile := fs.String("openapi", "", "OpenAPI 3.0 or 3.1 `file` (YAML or JSON); $refs to local files are followed")
+	expressDir := fs.String("express", "", "`directory` of an Express.js application (JavaScript or TypeScript)")
 	var flows stringList
 	fs.Var(&flows, "flow", "the steps of one flow, in order: \"METHOD PATH, METHOD PATH, ...\", optionally \"name: ...\" (repeatable; default: one flow per resource)")
 	out := fs.String("out", ".", "`directory` to write scenario.yaml and script.js to")
 	dryRun := fs.Bool("dry-run", false, "print the routes, types and flows found, and write nothing")
 	target := fs.String("target", "", "base `URL` of the API (default: a local server of the definitions, else "+scenario.DefaultTarget+")")
 	name := fs.String("name", "", "scenario `name` (default: from the API's title)")
-	k6 := fs.Bool("k6", true, "also write a k6 script, script.js")
+	writeK6 := fs.Bool("k6", true, "also write a k6 script, script.js")
 	if err := parseFlags(e, c, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("generate: unexpected argument %q (see 'headroom generate --help')", fs.Arg(0))
 	}
-	if (*openapi == "") == (*express == "") {
+	if (*openapiFile == "") == (*expressDir == "") {
 		return errors.New("generate: give exactly one of --openapi FILE or --express DIR (see 'headroom generate --help')")
 	}
 
-	var api *scenario.APIModel
+	var api *generate.APIModel
 	var err error
-	if *openapi != "" {
-		api, err = scenario.ReadOpenAPI(*openapi)
+	if *openapiFile != "" {
+		api, err = openapi.Read(*openapiFile)
 	} else {
-		api, err = scenario.ReadExpress(*express)
+		api, err = express.Read(*expressDir)
 	}
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	gen, err := scenario.Generate(api, scenario.GenerateOptions{Name: *name, Target: *target, Flows: flows})
+	gen, err := generate.Generate(api, generate.Options{Name: *name, Target: *target, Flows: flows})
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	fmt.Fprint(e.stdout, scenario.Summary(api, gen))
+	fmt.Fprint(e.stdout, generate.Summary(api, gen))
 	if *dryRun {
 		fmt.Fprintln(e.stdout, "Dry run: nothing was written.")
 		return nil
@@ -83,8 +87,8 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		name string
 		data []byte
 	}{{"scenario.yaml", append([]byte(header), yml...)}}
-	if *k6 {
-		js, err := scenario.K6Script(gen.Scenario, scenario.K6Options{Source: src})
+	if *writeK6 {
+		js, err := k6.Script(gen.Scenario, k6.ScriptOptions{Source: src})
 		if err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}

@@ -54,7 +54,7 @@ func TestGenerateWritesAScenarioAndAK6Script(t *testing.T) {
 
 func TestGenerateDryRunWritesNothing(t *testing.T) {
 	dir := t.TempDir()
-	stdout, _, err := runHeadroom(t, "generate", "--openapi", "../../scenario/testdata/generate/petstore/openapi.yaml", "--dry-run", "--out", dir)
+	stdout, _, err := runHeadroom(t, "generate", "--openapi", "../../scenario/openapi/testdata/petstore/openapi.yaml", "--dry-run", "--out", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestGenerateRejectsBadInput(t *testing.T) {
 		{"both sources", []string{"generate", "--openapi", "a", "--express", "b"}, "exactly one of"},
 		{"a stray argument", []string{"generate", "--openapi", "a", "extra"}, `unexpected argument "extra"`},
 		{"a missing file", []string{"generate", "--openapi", "nope.yaml"}, "nope.yaml"},
-		{"a broken spec names the line", []string{"generate", "--openapi", "../../scenario/testdata/generate/edge/bad-ref.yaml"}, "bad-ref.yaml:14:"},
+		{"a broken spec names the line", []string{"generate", "--openapi", "../../scenario/openapi/testdata/edge/bad-ref.yaml"}, "bad-ref.yaml:14:"},
 		{"an unknown flow step", []string{"generate", "--openapi", "../../examples/checkout/openapi.yaml", "--flow", "GET /nope", "--dry-run"}, "matches no route"},
 	}
 	for _, c := range cases {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/scenario/k6"
 	"time"
-
-	"github.com/headroom-sh/headroom/scenario"
 )
 
 func init() {
@@ -74,7 +73,7 @@ func runImportK6(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("import k6: --out: %w", err)
 		}
 	}
-	res, err := scenario.ReadK6JSONFile(*in, scenario.K6ImportOptions{Interval: interval.d, Scenario: *name, RunID: *runID})
+	res, err := k6.ReadJSONFile(*in, k6.ImportOptions{Interval: interval.d, Scenario: *name, RunID: *runID})
 	if err != nil {
 		return fmt.Errorf("import k6: %w", err)
 	}

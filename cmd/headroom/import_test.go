@@ -12,7 +12,7 @@ import (
 
 func TestImportK6WritesARunJSON(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run.json")
-	stdout, _, err := runHeadroom(t, "import", "k6", "--json", "../../scenario/testdata/k6/newer-layout.json", "--out", out)
+	stdout, _, err := runHeadroom(t, "import", "k6", "--json", "../../scenario/k6/testdata/newer-layout.json", "--out", out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +42,8 @@ func TestImportRejectsBadInput(t *testing.T) {
 		{"an unknown source", []string{"import", "gatling"}, `unknown source "gatling"`},
 		{"no file", []string{"import", "k6"}, "--json is required"},
 		{"a missing file", []string{"import", "k6", "--json", "nope.json", "--out", ""}, "nope.json"},
-		{"a file that is not k6 output names the line", []string{"import", "k6", "--json", "../../scenario/testdata/generate/petstore/openapi.yaml", "--out", ""}, "openapi.yaml:1:"},
-		{"an unwritable out", []string{"import", "k6", "--json", "../../scenario/testdata/k6/newer-layout.json", "--out", "/nonexistent/dir/run.json"}, "--out"},
+		{"a file that is not k6 output names the line", []string{"import", "k6", "--json", "../../scenario/openapi/testdata/petstore/openapi.yaml", "--out", ""}, "openapi.yaml:1:"},
+		{"an unwritable out", []string{"import", "k6", "--json", "../../scenario/k6/testdata/newer-layout.json", "--out", "/nonexistent/dir/run.json"}, "--out"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

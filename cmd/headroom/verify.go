@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/scenario/k6"
 	"os"
 	"path/filepath"
 
@@ -107,7 +108,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	k6, err := scenario.K6Script(v.Verify, scenario.K6Options{Source: "headroom verify --plan " + filepath.Base(*planFile)})
+	k6Script, err := k6.Script(v.Verify, k6.ScriptOptions{Source: "headroom verify --plan " + filepath.Base(*planFile)})
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -122,7 +123,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		data []byte
 	}{
 		{files.Verify, append([]byte(header), verifyYAML...)},
-		{files.K6, k6},
+		{files.K6, k6Script},
 		{files.Smoke, append([]byte(smokeHeader), smokeYAML...)},
 		{"README.md", planner.VerifyReadme(p, v, files)},
 	}

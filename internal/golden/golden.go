@@ -1,0 +1,39 @@
+// Package golden compares what a test produced with a file kept in the
+// package's testdata/ folder, and rewrites the file when the tests run with
+// -update.
+package golden
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// Updating reports whether the tests run with -update.
+func Updating() bool { return *update }
+
+// Check compares got with testdata/<dir>/<t.Name()><ext> (dir may be empty),
+// rewriting the file first with -update.
+func Check(t testing.TB, dir, ext string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", dir, filepath.FromSlash(t.Name())+ext)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update if the change is intended):\n%s", path, got)
+	}
+}

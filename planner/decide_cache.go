@@ -1,0 +1,79 @@
+package planner
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/headroom-sh/headroom/model"
+)
+
+// decideCache adds shards when the cache's main thread would pass
+// sharedTargetUtilization at the target (Redis and Valkey run commands on
+// one core: a larger node adds none), or a larger node type for memcached.
+func (p *planning) decideCache() {
+	c := p.topo.Cache
+	if c == nil {
+		return
+	}
+	p.cacheNodesNew, p.cacheTypeNew = c.Nodes, c.NodeType
+	nodes := c.Nodes
+	var why string
+	nums := map[string]float64{}
+	if u, ok := p.cacheUtilAt(p.target, c.Nodes); ok {
+		nums["cpu_at_target_ratio"] = u
+		if u <= sharedTargetUtilization {
+			return
+		}
+		nodes = int(math.Ceil(float64(c.Nodes)*u/sharedTargetUtilization - eps))
+		src := "in the test"
+		if p.cache.fromProd {
+			src = "in production"
+		}
+		why = fmt.Sprintf("Its busiest node's main thread, measured %s, would reach %s of a core at %s RPS, above the %s it should stay under.",
+			src, pct(u), rps(p.target), pct(sharedTargetUtilization))
+	} else if p.cache.boundRPS > 0 && p.cacheCapacity(c.Nodes) < p.required {
+		nodes = int(math.Ceil(float64(p.cache.testedNodes)*p.required/p.cache.boundRPS - eps))
+		why = fmt.Sprintf("It was the bottleneck at %s RPS with %d node%s; %s RPS needs %d if throughput grows with shards.",
+			rps(p.cache.boundRPS), p.cache.testedNodes, plural(p.cache.testedNodes), rps(p.required), nodes)
+	} else {
+		return
+	}
+	if nodes <= c.Nodes {
+		return
+	}
+	cur := p.priceOf(model.PriceCache, c.NodeType, c.Engine)
+	if c.Engine == model.EngineMemcached {
+		// Memcached is multi-threaded: a larger node type adds capacity.
+		need := cur.VCPU * float64(nodes) / float64(c.Nodes)
+		next, ok := p.largerClass(model.PriceCache, cur, need, c.Engine)
+		if !ok {
+			p.assume("The cache needs about %s vCPUs per node but the catalog has no larger node type than %s.", num(need), c.NodeType)
+			return
+		}
+		p.used[next.Key()] = next
+		p.cacheTypeNew = next.Name
+		before := p.cacheMonthly(c.NodeType, c.Nodes, c.ReplicasPerNode)
+		after := p.cacheMonthly(next.Name, c.Nodes, c.ReplicasPerNode)
+		p.add(model.PlanChange{
+			ID: model.ChangeIDCache, Kind: model.ChangeVertical, Title: "Cache",
+			What: fmt.Sprintf("Move the cache nodes from %s to %s", c.NodeType, next.Name),
+			From: c.NodeType, To: next.Name, Why: why, Numbers: nums,
+			MonthlyCostDelta: after - before, Assumption: true,
+			AssumptionNote: "Cache CPU is assumed to grow in proportion to the request rate.",
+		})
+		return
+	}
+	p.cacheNodesNew = nodes
+	before := p.cacheMonthly(c.NodeType, c.Nodes, c.ReplicasPerNode)
+	after := p.cacheMonthly(c.NodeType, nodes, c.ReplicasPerNode)
+	nums["nodes_before"], nums["nodes_after"] = float64(c.Nodes), float64(nodes)
+	p.add(model.PlanChange{
+		ID: model.ChangeIDCache, Kind: model.ChangeHorizontal, Title: "Cache",
+		What: fmt.Sprintf("Shard the cache over %d %s nodes (cluster mode), from %d", nodes, c.NodeType, c.Nodes),
+		From: fmt.Sprint(c.Nodes), To: fmt.Sprint(nodes),
+		Why: why + fmt.Sprintf(" %s runs commands on one core, so a larger node adds little; sharding spreads the keys, and needs a cluster-aware client and multi-key commands within one hash slot.",
+			titleCase(c.Engine)),
+		Numbers: nums, MonthlyCostDelta: after - before, Assumption: true,
+		AssumptionNote: "Cache load is assumed to grow in proportion to the request rate and to spread evenly over shards.",
+	})
+}
