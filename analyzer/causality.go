@@ -31,19 +31,26 @@ const (
 
 // fullPoint returns when a saturated resource was full: the first time its
 // utilization reached fullShare of its highest (and at least the
-// saturation threshold), else the onset of its queueing. headroom is the
+// saturation threshold) and stayed there (see staysFull), else the onset
+// of its queueing. headroom is the
 // growth its remaining utilization still allows there (highest / current,
 // by the utilization law X = U / D), 1 for queueing.
 func (a *analysis) fullPoint(st *resourceState) (lp model.LoadPoint, headroom float64, ok bool) {
 	if st.byUtil && st.out.MaxUtilization != nil {
 		maxU := *st.out.MaxUtilization
 		level := math.Max(a.opts.SaturationUtilization, fullShare*maxU)
-		for _, p := range st.pts {
-			if u, ok := utilOf(p); ok && u >= level-1e-9 && u > 0 {
-				if lp, ok := a.loadAt(p.Time); ok {
-					lp.Time = p.Time
-					return lp, math.Max(1, maxU/u), true
-				}
+		full := func(p model.ResourcePoint) bool {
+			u, ok := utilOf(p)
+			return ok && u >= level-1e-9 && u > 0
+		}
+		for i, p := range st.pts {
+			if !full(p) || !staysFull(st.pts[i:], full) {
+				continue
+			}
+			u, _ := utilOf(p)
+			if lp, ok := a.loadAt(p.Time); ok {
+				lp.Time = p.Time
+				return lp, math.Max(1, maxU/u), true
 			}
 		}
 	}
@@ -53,16 +60,41 @@ func (a *analysis) fullPoint(st *resourceState) (lp model.LoadPoint, headroom fl
 	return model.LoadPoint{}, 0, false
 }
 
-// goodputAround is the median goodput of the load points within one and a
-// half steps of lp's time, else lp's own, and how many points it is of.
+// fullRun is how many points, from the first full one, are looked at to
+// tell a resource that filled up from a burst: a gauge of a few
+// connections averaged over a few scrapes reads full for a point or two
+// whenever requests bunch up, and a ramp's rate windows overlap, so one
+// burst spans two points.
+const fullRun = 5
+
+// staysFull reports whether most of the first fullRun points of pts (all
+// but the first two, at least) are full: the resource filled up for good
+// rather than in a burst, after which it had room again.
+func staysFull(pts []model.ResourcePoint, full func(model.ResourcePoint) bool) bool {
+	n := min(fullRun, len(pts))
+	k := 0
+	for _, p := range pts[:n] {
+		if full(p) {
+			k++
+		}
+	}
+	return k > n/2
+}
+
+// goodputAround is the median goodput of the load points from lp's time to
+// two steps after it, else lp's own, and how many points it is of. The
+// points are those of a resource that stays full (see staysFull); the
+// point before lp, when it was not yet full, would drag the median down
+// on a fast ramp, where a gauge and a rate a second apart differ by tens
+// of requests/s.
 func (a *analysis) goodputAround(lp model.LoadPoint) (float64, int) {
 	var xs []float64
-	win := 1.5 * a.stepSec
+	win := 2 * a.stepSec
 	if a.fromStages || win <= 0 {
 		win = 0
 	}
 	for _, p := range a.pts {
-		if math.Abs(p.Time.Sub(lp.Time).Seconds()) <= win+1e-9 {
+		if d := p.Time.Sub(lp.Time).Seconds(); d >= -1e-9 && d <= win+1e-9 {
 			if g := goodput(p); finite(g) {
 				xs = append(xs, g)
 			}

@@ -26,7 +26,7 @@ import (
 
 // The shapes' ground truth, end to end: each target of examples/shapes runs
 // as its own process, its capacity is measured with wrk at fixed
-// concurrency, then `headroom run --scrape` drives a 60-second ramp into
+// concurrency, then `headroom run --scrape` drives a ramp (40 s, 60 s in the full matrix) into
 // the embedded store and `headroom analyze --format json` must find the
 // breaking point within shapeTolerance of the measured capacity, with the
 // right reason and bottleneck (and no breaking point where nothing breaks).
@@ -37,7 +37,8 @@ import (
 // style and load model it allows (bench/accuracy.sh does); HEADROOM_SHAPES
 // (pool,cpu,...) keeps only some shapes. HEADROOM_SHAPES_TABLE names a file
 // each run appends its row to: shape, variant, truth, found, error, reason,
-// bottleneck.
+// bottleneck. HEADROOM_SHAPES_KEEP names a directory where each run keeps
+// its scenario, run.json, metrics store and analysis.json.
 const (
 	// shapeTolerance is how far the breaking point may be from the
 	// measured capacity.
@@ -48,7 +49,29 @@ const (
 	// runner and the scraper write every second.
 	shapeStep       = 2 * time.Second
 	shapeRateWindow = 4 * time.Second
+	// shapeRamp is the ramp of the default runs, shorter than the full
+	// matrix's shapes.DefaultRamp (as bench/accuracy.sh runs it) to keep
+	// make test short; HEADROOM_SHAPES_RAMP sets either.
+	shapeRamp = 40 * time.Second
+	// wrkProbe is how long each wrk run of a capacity measurement lasts.
+	wrkProbe = 5 * time.Second
 )
+
+// shapeRampFor is the ramp of v's run: HEADROOM_SHAPES_RAMP when set, the
+// full matrix's 60 s, or the default runs' shapeRamp.
+func shapeRampFor(t *testing.T) time.Duration {
+	if s := os.Getenv("HEADROOM_SHAPES_RAMP"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("HEADROOM_SHAPES_RAMP: %v", err)
+		}
+		return d
+	}
+	if os.Getenv("HEADROOM_SHAPES_MATRIX") == "full" {
+		return shapes.DefaultRamp
+	}
+	return shapeRamp
+}
 
 // shapeVariant is one end-to-end run of a shape.
 type shapeVariant struct {
@@ -296,12 +319,12 @@ func runWrk(t *testing.T, wrk string, st *shapeTarget, shape string, conns int, 
 func measureCapacity(t *testing.T, wrk string, st *shapeTarget, v shapeVariant) float64 {
 	t.Helper()
 	shape := v.shape
-	const d = 8 * time.Second
+	const d = wrkProbe
 	switch shape {
 	case shapes.Retrograde:
 		best := 0.0
 		for _, c := range []int{12, 16, 20} {
-			r := runWrk(t, wrk, st, shape, c, 5*time.Second)
+			r := runWrk(t, wrk, st, shape, c, wrkProbe)
 			t.Logf("wrk -c%d: %.1f requests/s, p95 %.1f ms", c, r.okRPS(), float64(r.P95US)/1e3)
 			best = math.Max(best, r.okRPS())
 		}
@@ -312,7 +335,7 @@ func measureCapacity(t *testing.T, wrk string, st *shapeTarget, v shapeVariant) 
 		// is steadier than interpolating between two noisy points.
 		var xs, ps []float64
 		for _, c := range []int{16, 24, 32, 40} {
-			r := runWrk(t, wrk, st, shape, c, 5*time.Second)
+			r := runWrk(t, wrk, st, shape, c, wrkProbe)
 			t.Logf("wrk -c%d: %.1f requests/s, p95 %.1f ms", c, r.okRPS(), float64(r.P95US)/1e3)
 			xs, ps = append(xs, r.okRPS()), append(ps, float64(r.P95US)/1e3)
 		}
@@ -381,11 +404,19 @@ func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := cfg.Scenario(st.url(), shapes.LoadOptions{Style: v.style, Model: v.model, Capacity: truth})
+	ramp := shapeRampFor(t)
+	sc, err := cfg.Scenario(st.url(), shapes.LoadOptions{Style: v.style, Model: v.model, Capacity: truth, Ramp: ramp})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	if keep := os.Getenv("HEADROOM_SHAPES_KEEP"); keep != "" {
+		// The run, its store and the analysis stay there for a look.
+		dir = filepath.Join(keep, strings.ReplaceAll(v.String(), "/", "-"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	data, err := scenario.Marshal(sc)
 	if err != nil {
 		t.Fatal(err)
@@ -407,6 +438,9 @@ func runShapeVariant(t *testing.T, wrk string, v shapeVariant) {
 		"--step", shapeStep.String(), "--rate-window", shapeRateWindow.String(), "--slo-p95", shapeSLO.String())
 	if res.code != 0 {
 		t.Fatalf("headroom analyze exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if os.Getenv("HEADROOM_SHAPES_KEEP") != "" {
+		_ = os.WriteFile(filepath.Join(dir, "analysis.json"), []byte(res.stdout), 0o644)
 	}
 	var a model.Analysis
 	if err := json.Unmarshal([]byte(res.stdout), &a); err != nil {
@@ -648,7 +682,7 @@ func measureCPUCapacity(t *testing.T, wrk string, st *shapeTarget, v shapeVarian
 	for range 2 {
 		before := scrapeValue(t, st.url()+"/metrics", "process_cpu_seconds_total")
 		start := time.Now()
-		r := runWrk(t, wrk, st, shapes.CPU, 8, 6*time.Second)
+		r := runWrk(t, wrk, st, shapes.CPU, 8, wrkProbe)
 		wall := time.Since(start)
 		share := (scrapeValue(t, st.url()+"/metrics", "process_cpu_seconds_total") - before) / wall.Seconds() / shapes.DefaultCPUQuota
 		t.Logf("wrk -c8: %.1f successful requests/s, p95 %.1f ms; the target used %.0f%% of its quota", r.okRPS(), float64(r.P95US)/1e3, 100*share)
