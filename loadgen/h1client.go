@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -60,6 +61,17 @@ func newH1Client(target *url.URL, timeout time.Duration, maxBody int64) *h1clien
 // h1conn is a VU's connection.
 type h1conn struct {
 	c net.Conn
+	// rc is c's raw connection for writeThenRead; nil when there is none.
+	rc syscall.RawConn
+	// rd is what the response parser reads from (kept here so that no
+	// request allocates it).
+	rd h1reader
+	// due is when the request in flight times out, in nanoseconds since
+	// the run's start: 0 while the connection is idle, -1 once the
+	// runner's watchdog has put its deadline in the past. The watchdog
+	// replaces a SetDeadline per request, which costs a timer update and
+	// a clock read each time.
+	due atomic.Int64
 	// lastUsed is when the last response was read (monotonic).
 	lastUsed time.Time
 	reused   bool
@@ -79,27 +91,32 @@ func (hc *h1conn) close() {
 var longAgo = time.Unix(1, 0)
 
 // conn returns the VU's connection, dialling a new one when it has none or
-// when the server closed it while idle.
+// when the server closed it while idle. now is the clock read of the
+// request about to go out.
 // A request that must not be replayed (strict) checks a reused connection
 // every time, so that it is not lost on one the server already closed.
-func (v *vu) conn(ctx context.Context, h *h1client, strict bool) (*h1conn, error) {
+func (v *vu) conn(ctx context.Context, h *h1client, strict bool, now time.Time) (*h1conn, error) {
 	hc := v.hc
-	if hc != nil && (strict || time.Since(hc.lastUsed) > time.Second) && !peerAlive(hc.c) {
-		hc.close()
-		hc, v.hc = nil, nil
+	if hc != nil && hc.ctx != ctx && hc.stop != nil && !hc.stop() {
+		// The context the connection served was cancelled, which put its
+		// deadline in the past: it cannot carry another request.
+		hc.stop = nil
+		v.dropConn()
+		hc = nil
+	}
+	if hc != nil && (strict || now.Sub(hc.lastUsed) > time.Second) && !peerAlive(hc.c) {
+		v.dropConn()
+		hc = nil
 	}
 	if hc == nil {
 		c, err := h.dialer.DialContext(ctx, "tcp", h.addr)
 		if err != nil {
 			return nil, err
 		}
-		hc = &h1conn{c: c}
+		hc = &h1conn{c: c, rc: rawConn(c)}
 		v.hc = hc
 	}
 	if hc.ctx != ctx {
-		if hc.stop != nil {
-			hc.stop()
-		}
 		c := hc.c
 		hc.ctx = ctx
 		hc.stop = context.AfterFunc(ctx, func() { _ = c.SetDeadline(longAgo) })
@@ -109,9 +126,75 @@ func (v *vu) conn(ctx context.Context, h *h1client, strict bool) (*h1conn, error
 
 func (v *vu) dropConn() {
 	if v.hc != nil {
+		v.inflight.CompareAndSwap(v.hc, nil)
 		v.hc.close()
 		v.hc = nil
 	}
+}
+
+// h1reader is the connection as readH1Response reads it: its first Read
+// writes the request and reads the response's first bytes with one wait
+// (writeThenRead), later ones read from the connection.
+type h1reader struct {
+	hc  *h1conn
+	req []byte
+	// written counts the request bytes sent.
+	written int
+	sent    bool
+}
+
+func (x *h1reader) Read(p []byte) (int, error) {
+	c := x.hc.c
+	if !x.sent {
+		x.sent = true
+		w, n, ok, err := writeThenRead(c, x.hc.rc, x.req, p)
+		x.written = w
+		if ok {
+			return n, err
+		}
+		// The rest of the request goes through the poller.
+		w, err = c.Write(x.req[w:])
+		x.written += w
+		if err != nil {
+			return 0, err
+		}
+	}
+	return c.Read(p)
+}
+
+// watchdog enforces the request timeout of plain-HTTP requests: every tick
+// it puts the deadline of each connection whose request is overdue in the
+// past, which ends the request's I/O with a timeout error. A request thus
+// times out between timeout and timeout plus one tick after it was sent.
+func (r *Runner) watchdog(ctx context.Context) {
+	t := time.NewTicker(watchdogTick(r.timeout))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := int64(r.elapsed())
+		r.vusMu.Lock()
+		for _, v := range r.allVUs {
+			hc := v.inflight.Load()
+			if hc == nil {
+				continue
+			}
+			if d := hc.due.Load(); d > 0 && now >= d && hc.due.CompareAndSwap(d, -1) {
+				_ = hc.c.SetDeadline(longAgo)
+			}
+		}
+		r.vusMu.Unlock()
+	}
+}
+
+// watchdogTick is how often the watchdog looks: a fiftieth of the timeout,
+// from 1 ms to 250 ms, so that a request times out at most 2% (or 250 ms)
+// late.
+func watchdogTick(timeout time.Duration) time.Duration {
+	return min(max(timeout/50, time.Millisecond), 250*time.Millisecond)
 }
 
 var (
@@ -166,19 +249,24 @@ func (v *vu) sendH1(ctx context.Context, s *stepRT, intended time.Time) result {
 	if err != nil {
 		return result{status: statusError, err: err}
 	}
+	// One clock read when the request goes out and one when its
+	// response is in; the VU's connection and its iteration reuse them.
+	now := time.Now()
 	start := intended
 	if start.IsZero() {
-		start = time.Now()
+		start = now
 	}
 	v.sentAt.Store(max(1, int64(start.Sub(r.startMono))))
 	defer v.sentAt.Store(0)
 	method := s.method
 	for hop := 0; ; hop++ {
-		res, loc := v.roundTripH1(ctx, buf, method, s.needBody)
+		res, loc, end := v.roundTripH1(ctx, buf, method, s.needBody, now)
+		v.lastEnd = end
 		if res.err != nil || loc == "" || hop >= 10 {
-			res.dur = time.Since(start)
+			res.dur = end.Sub(start)
 			return res
 		}
+		now = end
 		// Follow a redirect as net/http's client does: 301, 302 and 303
 		// become GET without a body; 307 and 308 repeat the request.
 		if res.body != nil {
@@ -211,34 +299,42 @@ func (v *vu) sendH1(ctx context.Context, s *stepRT, intended time.Time) result {
 // roundTripH1 writes a rendered request and reads the response. A request on
 // a reused connection that the server closed before answering is sent once
 // more on a new connection, as net/http does. loc is the Location of a
-// redirect to follow.
-func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBody bool) (res result, loc string) {
-	h := v.r.h1
+// redirect to follow. now is the clock read when the request goes out; end
+// the one when its response was read (or the request failed).
+func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBody bool, now time.Time) (res result, loc string, end time.Time) {
+	r := v.r
+	h := r.h1
 	for attempt := 0; ; attempt++ {
-		hc, err := v.conn(ctx, h, !idempotent(method))
+		hc, err := v.conn(ctx, h, !idempotent(method), now)
 		if err != nil {
 			if ctx.Err() != nil {
-				return result{err: errInterrupted}, ""
+				return result{err: errInterrupted}, "", time.Now()
 			}
-			return result{status: statusError, timed: true, err: err}, ""
+			return result{status: statusError, timed: true, err: err}, "", time.Now()
 		}
-		if err := hc.c.SetDeadline(time.Now().Add(h.timeout)); err != nil {
-			v.dropConn()
-			return result{status: statusError, timed: true, err: err}, ""
+		// Arm the watchdog: the request times out h.timeout from now.
+		hc.due.Store(int64(now.Sub(r.startMono) + h.timeout))
+		if v.inflight.Load() != hc {
+			v.inflight.Store(hc)
 		}
-		var resp h1response
-		written, err := hc.c.Write(req)
-		if err == nil {
-			resp, err = readH1Response(hc.c, method, needBody, h.maxBody)
+		hc.rd = h1reader{hc: hc, req: req}
+		resp, err := readH1Response(&hc.rd, method, needBody, h.maxBody)
+		written := hc.rd.written
+		hc.rd = h1reader{}
+		end = time.Now()
+		if hc.due.Swap(0) < 0 {
+			// The watchdog put the deadline in the past (the response
+			// may still have made it): the connection is done.
+			resp.keep = false
 		}
 		if err != nil {
 			reused := hc.reused
 			v.dropConn()
 			if ctx.Err() != nil {
 				if written == 0 {
-					return result{err: errInterrupted}, ""
+					return result{err: errInterrupted}, "", end
 				}
-				return result{status: statusError, timed: true, err: errCutShort}, ""
+				return result{status: statusError, timed: true, err: errCutShort}, "", end
 			}
 			// A server may close an idle keep-alive connection just as a
 			// request goes out on it. The request is sent again on a new
@@ -246,20 +342,21 @@ func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBod
 			// nothing of it was written, or its method is idempotent (RFC
 			// 9110, 9.2.2), as net/http does.
 			if reused && resp.read == 0 && attempt == 0 && retryable(err) && (written == 0 || idempotent(method)) {
+				now = end
 				continue
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				err = fmt.Errorf("timeout after %s: %w", h.timeout, err)
 			}
-			return result{status: statusError, timed: true, err: err}, ""
+			return result{status: statusError, timed: true, err: err}, "", end
 		}
 		if resp.keep {
-			hc.lastUsed = time.Now()
+			hc.lastUsed = end
 			hc.reused = true
 		} else {
 			v.dropConn()
 		}
-		return result{status: resp.status, timed: true, body: resp.body}, resp.location
+		return result{status: resp.status, timed: true, body: resp.body}, resp.location, end
 	}
 }
 

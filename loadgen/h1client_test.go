@@ -286,3 +286,81 @@ func TestAnHTTPSTargetGoesThroughNetHTTPWithTheSameResults(t *testing.T) {
 		}
 	}
 }
+
+// stallingServer answers the first request of each connection at once and
+// never answers the second: the connection stays open, read but silent.
+func stallingServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				answered := false
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if !answered && strings.Contains(string(buf[:n]), "\r\n\r\n") {
+						answered = true
+						_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+func TestRequestsToATargetThatStopsAnsweringTimeOutOnKeepAliveConnections(t *testing.T) {
+	// The timeout is enforced by the runner's watchdog, not by a deadline
+	// set per request: a request that follows a quick one on the same
+	// connection must time out all the same, and only the silent ones.
+	target := stallingServer(t)
+	sc := getScenario(target, "/", constantVUs(2, 1500*time.Millisecond))
+	sc.Timeout = dur(200 * time.Millisecond)
+	r, run := mustRun(t, Config{Scenario: sc, GracePeriod: time.Second})
+	ok, failed := run.Total.Status["200"], run.Total.Status["error"]
+	// Each VU: an answer, a 200 ms timeout, a new connection, and so on:
+	// about 7 timeouts per VU in 1.5 s.
+	if failed < 4 || ok < 4 || ok < failed-2 || ok > failed+2 {
+		t.Fatalf("statuses %v, want about as many answers as timeouts, at least 4 each", run.Total.Status)
+	}
+	for msg := range r.Errors() {
+		if !strings.Contains(msg, "timeout after 200ms") {
+			t.Errorf("error %q, want only timeouts", msg)
+		}
+	}
+	if run.Total.MaxMs < 190 || run.Total.MaxMs > 1000 {
+		t.Errorf("the slowest request took %.0fms, want about 200ms (the timeout)", run.Total.MaxMs)
+	}
+	if p50 := run.Total.P50Ms; p50 > 190 && ok > failed {
+		t.Errorf("p50 %.0fms with more answers than timeouts, want the quick answers below it", p50)
+	}
+}
+
+func TestAConnectionThatAnswersJustInsideTheTimeoutNeverTimesOut(t *testing.T) {
+	// Many requests in a row on one connection, each answered after a
+	// third of the timeout: a deadline left over from an earlier request
+	// would fail a later one.
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(40 * time.Millisecond)
+		_, _ = w.Write([]byte("ok"))
+	})
+	sc := getScenario(srv.URL, "/", constantVUs(1, 1500*time.Millisecond))
+	sc.Timeout = dur(120 * time.Millisecond)
+	r, run := mustRun(t, Config{Scenario: sc})
+	if run.Total.Requests < 10 || run.Total.Errors != 0 {
+		t.Errorf("%d requests, %d errors (%v); want at least 10, none failed", run.Total.Requests, run.Total.Errors, r.Errors())
+	}
+}

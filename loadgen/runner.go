@@ -444,6 +444,10 @@ func (r *Runner) Run(ctx context.Context) (*model.Run, error) {
 		bg.Add(1)
 		go func() { defer bg.Done(); r.progressLoop(bgCtx) }()
 	}
+	if r.h1 != nil {
+		bg.Add(1)
+		go func() { defer bg.Done(); r.watchdog(bgCtx) }()
+	}
 	if r.hasAbortThresholds() {
 		bg.Add(1)
 		go func() { defer bg.Done(); r.abortLoop(bgCtx) }()

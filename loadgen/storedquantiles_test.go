@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/headroom-sh/headroom/analyzer"
 	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/internal/testenv"
 	"github.com/headroom-sh/headroom/model"
+	pmodel "github.com/prometheus/common/model"
 )
 
 // latencyShapes are the distributions whose percentiles must survive
@@ -41,23 +44,92 @@ var latencyShapes = []struct {
 }
 
 func TestPercentilesReadFromTheStoreAgreeWithTheRunnersHistograms(t *testing.T) {
-	// Each shape is one 10 s stage. Its requests go through the runner's
-	// own recording (the HDR histograms of run.json and the metrics), the
-	// metrics into the embedded store, and the stage table is what analyze
-	// computes from the stored series.
-	var stages []model.Stage
-	for _, s := range latencyShapes {
-		stages = append(stages, model.Stage{Name: s.name, Duration: dur(10 * time.Second), Target: 1})
-	}
-	sc := getScenario("http://127.0.0.1:9", "/x", model.Executor{Type: model.ExecutorRampingVUs, StartVUs: 1, Stages: stages})
 	store, err := collector.OpenStore(collector.StoreConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	checkStoredPercentiles(t, store, store, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), 0.05)
+}
+
+func TestPercentilesReadFromRealPrometheusAgreeWithTheRunnersHistograms(t *testing.T) {
+	// The same runs through remote write into the Prometheus of
+	// scripts/testenv.sh (2.42, --enable-feature=native-histograms), read
+	// back as `headroom analyze --prometheus` does, through the HTTP API.
+	//
+	// Prometheus 2.42 stores the native histograms (schema 5, 2.2% wide
+	// buckets) and returns them from an instant selector, but its
+	// *_over_time functions skip histogram samples: analyze's
+	// sum(last_over_time(headroom_request_duration_seconds[…])) is a float
+	// 0 there, so analyze falls back to the classic buckets (9% wide) and
+	// agrees within the issue's 5%, not within the native histograms'
+	// 0.5%. The native histograms themselves, read with an instant
+	// selector, agree within 0.5%.
+	url := testenv.Require(t, testenv.PrometheusURL)
+	w, err := NewRemoteWriter(RemoteWriteConfig{URL: url + "/api/v1/write", Logger: rwTestLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, err := collector.NewPrometheus(collector.PrometheusConfig{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Samples a minute old and newer, which Prometheus's head accepts.
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	run := checkStoredPercentiles(t, w, prom, t0, 0.05)
+	if !w.NativeHistograms() {
+		t.Fatal("the testenv's Prometheus refused native histograms")
+	}
+	for i, shape := range latencyShapes {
+		st := run.Stages[i]
+		q := fmt.Sprintf(`sum(%s{run_id=%q,stage=%q})`, MetricRequestDuration, run.RunID, st.Name)
+		v, err := prom.Query(context.Background(), q, st.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vec, _ := v.(pmodel.Vector)
+		if len(vec) != 1 || vec[0].Histogram == nil {
+			t.Fatalf("%s: %s holds no native histogram: %v", shape.name, q, v)
+		}
+		h := vec[0].Histogram
+		var bs []model.Bucket
+		cum := 0.0
+		for _, b := range h.Buckets {
+			cum += float64(b.Count)
+			bs = append(bs, model.Bucket{UpperBound: float64(b.Upper), Count: cum})
+		}
+		bs = append(bs, model.Bucket{UpperBound: math.Inf(1), Count: float64(h.Count)})
+		if w := float64(h.Buckets[len(h.Buckets)/2].Upper/h.Buckets[len(h.Buckets)/2].Lower) - 1; w > 0.022 {
+			t.Errorf("%s: native buckets %.1f%% wide, want schema 5 (2.2%%)", shape.name, 100*w)
+		}
+		for _, p := range []struct {
+			q    float64
+			want float64
+		}{{0.5, st.P50Ms}, {0.9, st.P90Ms}, {0.95, st.P95Ms}, {0.99, st.P99Ms}} {
+			got := 1000 * analyzer.BucketQuantile(p.q, bs)
+			rel := math.Abs(got-p.want) / p.want
+			t.Logf("%-8s p%g from the stored native histogram: run.json %.2fms, Prometheus %.2fms (%.2f%%)", shape.name, 100*p.q, p.want, got, 100*rel)
+			if rel > 0.005 || math.IsNaN(rel) {
+				t.Errorf("%s p%g: %.2fms from the native histogram in Prometheus is %.2f%% from run.json's %.2fms; want within 0.5%%", shape.name, 100*p.q, got, 100*rel, p.want)
+			}
+		}
+	}
+}
+
+// checkStoredPercentiles records each of latencyShapes as one 10 s stage
+// starting at t0 through the runner's own recording (the HDR histograms
+// of run.json and the metrics), the metrics into sink, and compares the
+// stage table analyze computes from src's stored series with run.json's
+// percentiles: each within tol, relative.
+func checkStoredPercentiles(t *testing.T, sink Sink, src collector.Source, t0 time.Time, tol float64) *model.Run {
+	t.Helper()
+	var stages []model.Stage
+	for _, s := range latencyShapes {
+		stages = append(stages, model.Stage{Name: s.name, Duration: dur(10 * time.Second), Target: 1})
+	}
+	sc := getScenario("http://127.0.0.1:9", "/x", model.Executor{Type: model.ExecutorRampingVUs, StartVUs: 1, Stages: stages})
 	now := t0
-	r, err := NewRunner(Config{Scenario: sc, Sinks: []Sink{store}, Clock: func() time.Time { return now }})
+	r, err := NewRunner(Config{Scenario: sc, Sinks: []Sink{sink}, Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +158,7 @@ func TestPercentilesReadFromTheStoreAgreeWithTheRunnersHistograms(t *testing.T) 
 	r.flush(ctx, true)
 	run := r.report(model.RunCompleted, r.startMono.Add(30*time.Second), nil)
 
-	obs, err := collector.Observe(ctx, store, collector.ObserveConfig{RunID: r.RunID(), Start: run.Start, End: run.End, Stages: run.Stages, Step: time.Second})
+	obs, err := collector.Observe(ctx, src, collector.ObserveConfig{RunID: r.RunID(), Start: run.Start, End: run.End, Stages: run.Stages, Step: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +177,12 @@ func TestPercentilesReadFromTheStoreAgreeWithTheRunnersHistograms(t *testing.T) 
 		} {
 			rel := math.Abs(p.got-p.want) / p.want
 			t.Logf("%-8s %s: run.json %.2fms, analyze %.2fms (%.2f%%)", shape.name, p.name, p.want, p.got, 100*rel)
-			if rel > 0.05 || math.IsNaN(rel) {
-				t.Errorf("%s %s: analyze %.2fms is %.1f%% from run.json's %.2fms; want within 5%%", shape.name, p.name, p.got, 100*rel, p.want)
+			if rel > tol || math.IsNaN(rel) {
+				t.Errorf("%s %s: analyze %.2fms is %.2f%% from run.json's %.2fms; want within %g%%", shape.name, p.name, p.got, 100*rel, p.want, 100*tol)
 			}
 		}
 	}
+	return run
 }
 
 func TestTheClassicBucketsBoundTheRelativeErrorFrom1msTo60s(t *testing.T) {

@@ -44,6 +44,13 @@ type vu struct {
 	// the run's start (0 when none is), for the live count of overdue
 	// requests.
 	sentAt atomic.Int64
+	// inflight is the connection the runner's watchdog watches for a
+	// request that outlives the timeout (the VU's hc, shared).
+	inflight atomic.Pointer[h1conn]
+	// lastEnd is when the response of the VU's last request was read (zero
+	// when the request did not say), so that an iteration that ends with
+	// it reads the clock no more.
+	lastEnd time.Time
 	// failStreak counts consecutive failures to connect, for the backoff.
 	failStreak int
 }
@@ -107,6 +114,7 @@ func (v *vu) iteration(ctx context.Context, e *execRT, scheduled time.Time) {
 	if start.IsZero() {
 		start = time.Now()
 	}
+	var end time.Time
 	for i, s := range flow.steps {
 		if i > 0 && r.isStopping() || ctx.Err() != nil {
 			return
@@ -115,17 +123,25 @@ func (v *vu) iteration(ctx context.Context, e *execRT, scheduled time.Time) {
 		if i == 0 {
 			intended = scheduled
 		}
+		v.lastEnd = time.Time{}
 		if !v.step(ctx, e, s, intended) {
 			return
 		}
-		if s.think != nil && !v.think(ctx, s.think) {
-			return
+		end = v.lastEnd
+		if s.think != nil {
+			end = time.Time{}
+			if !v.think(ctx, s.think) {
+				return
+			}
 		}
+	}
+	if end.IsZero() {
+		end = time.Now()
 	}
 	v.iter++
 	st.iterations.Add(1)
 	r.nIter.Add(1)
-	r.iterCell(flow, st).record(durUs(time.Since(start)))
+	r.iterCell(flow, st).record(durUs(end.Sub(start)))
 }
 
 // iterCell returns the cached iteration statistics of a flow in a stage.
@@ -364,7 +380,8 @@ func (v *vu) send(ctx context.Context, s *stepRT, intended time.Time) result {
 	v.sentAt.Store(max(1, int64(start.Sub(v.r.startMono))))
 	res := v.sendStd(ctx, s, u, s.method, body)
 	v.sentAt.Store(0)
-	res.dur = time.Since(start)
+	v.lastEnd = time.Now()
+	res.dur = v.lastEnd.Sub(start)
 	return res
 }
 

@@ -99,15 +99,34 @@ type ReportSummary struct {
 
 // ReportRun is what a report shows of run.json besides its series.
 type ReportRun struct {
-	RunID             string            `json:"run_id"`
-	Status            string            `json:"status"`
-	Target            string            `json:"target,omitempty"`
-	Shard             string            `json:"shard,omitempty"`
-	Start             time.Time         `json:"start"`
-	End               time.Time         `json:"end"`
+	RunID             string    `json:"run_id"`
+	Status            string    `json:"status"`
+	Target            string    `json:"target,omitempty"`
+	Shard             string    `json:"shard,omitempty"`
+	Start             time.Time `json:"start"`
+	End               time.Time `json:"end"`
+	DroppedIterations int64     `json:"dropped_iterations,omitempty"`
+	// DroppedShare is DroppedIterations over every scheduled iteration.
+	DroppedShare float64           `json:"dropped_share,omitempty"`
+	Checks       []CheckStats      `json:"checks,omitempty"`
+	Thresholds   []ThresholdResult `json:"thresholds,omitempty"`
+	// Warnings are run.json's warnings, word for word.
+	Warnings []string `json:"warnings,omitempty"`
+	// Stages and Total are what run.json knows of each stage and of the
+	// whole run that the stored series do not: the dropped iterations and
+	// the schedule-corrected latency view. Present for open-model runs.
+	Stages []ReportRunStage `json:"stages,omitempty"`
+	Total  *ReportRunStage  `json:"total,omitempty"`
+}
+
+// ReportRunStage is one stage of run.json as a report shows it beside the
+// analysis's stage table.
+type ReportRunStage struct {
+	Name              string            `json:"name"`
+	Iterations        int64             `json:"iterations"`
 	DroppedIterations int64             `json:"dropped_iterations,omitempty"`
-	Checks            []CheckStats      `json:"checks,omitempty"`
-	Thresholds        []ThresholdResult `json:"thresholds,omitempty"`
+	DroppedShare      float64           `json:"dropped_share,omitempty"`
+	ScheduleCorrected *CorrectedLatency `json:"schedule_corrected,omitempty"`
 }
 
 // Chart kinds of series and markers.

@@ -19,6 +19,9 @@ type page struct {
 	meta    []string
 	verdict string
 	broke   bool
+	// warning, when set, heads the report: the run was overloaded and its
+	// figures describe less load than was offered.
+	warning string
 	cards   []card
 	// charts and skipped are drawn in the section whose charts flag is set.
 	charts   []model.Chart
@@ -106,11 +109,12 @@ func layout(r *model.Report) *page {
 		p.verdict = "The analysis gives no verdict."
 	}
 	p.meta = metaLines(r)
+	p.warning = overloadWarning(r.Run)
 	p.cards = cards(r)
 	p.sections = append(p.sections, section{id: "charts", title: "Charts", charts: true})
 	p.sections = append(p.sections, bottleneckSection(a))
 	p.sections = append(p.sections, breakingSection(a))
-	p.sections = append(p.sections, stagesSection(a))
+	p.sections = append(p.sections, stagesSection(a, r.Run))
 	if s, ok := endpointsSection(a); ok {
 		p.sections = append(p.sections, s)
 	}
@@ -213,7 +217,27 @@ func cards(r *model.Report) []card {
 	if a.SLO.P95Ms > 0 && s.MaxP95Ms > a.SLO.P95Ms {
 		p95.tone = "bad"
 	}
+	if run := r.Run; run != nil && run.DroppedIterations > 0 && run.Total != nil {
+		// The figure above is the view as sent; the corrected one counts
+		// what the dropped iterations would have waited.
+		p95.label = "Worst stage p95 as sent"
+		worst := 0.0
+		for _, st := range run.Stages {
+			if c := st.ScheduleCorrected; c != nil && finite(c.P95Ms) {
+				worst = max(worst, c.P95Ms)
+			}
+		}
+		if worst > 0 {
+			p95.sub += " · corrected " + fmtMs(worst)
+			if a.SLO.P95Ms > 0 && worst > a.SLO.P95Ms {
+				p95.tone = "bad"
+			}
+		}
+	}
 	out = append(out, p95)
+	if over, _ := overloaded(r.Run); over {
+		out = append(out, card{label: "Dropped", value: fmtPct(r.Run.DroppedShare), sub: fmtThousands(float64(r.Run.DroppedIterations)) + " scheduled iterations never ran", tone: "bad"})
+	}
 	if pl := r.Plan; pl != nil {
 		t := card{label: "Target", value: fmtRPS(s.TargetRPS) + " RPS",
 			sub: fmt.Sprintf("expected capacity %s RPS (%s headroom)", fmtRPS(s.ExpectedCapacityRPS), fmtSignedPct(s.ExpectedHeadroomRatio))}
@@ -321,30 +345,114 @@ func bpValue(reason string, v float64) string {
 	return fmtRPS(v) + " RPS"
 }
 
-func stagesSection(a *model.Analysis) section {
+// overloadWarning is the report's first line when the run dropped more of
+// its scheduled iterations than its limit allows; empty otherwise.
+func overloadWarning(run *model.ReportRun) string {
+	over, limit := overloaded(run)
+	if !over {
+		return ""
+	}
+	w := fmt.Sprintf("Overloaded run: %s of the scheduled iterations (%s) were dropped because every VU was busy, above %s. "+
+		"The load offered never ran, and the latencies as sent describe only the iterations that did",
+		fmtPct(run.DroppedShare), fmtThousands(float64(run.DroppedIterations)), limit)
+	if t := run.Total; t != nil && t.ScheduleCorrected != nil {
+		w += fmt.Sprintf("; schedule-corrected, every scheduled iteration counted, p99 is %s", fmtMs(t.ScheduleCorrected.P99Ms))
+	}
+	return w + ". Raise the VU cap (--max-vus) and run again."
+}
+
+// runStageNamed finds a stage of the run's rows by name.
+func runStageNamed(run *model.ReportRun, name string) *model.ReportRunStage {
+	if run == nil {
+		return nil
+	}
+	for i := range run.Stages {
+		if run.Stages[i].Name == name {
+			return &run.Stages[i]
+		}
+	}
+	return nil
+}
+
+// stagesSection is the stage table. For an open-model run that dropped
+// iterations it says which latency view each column is: as sent (the
+// analysis's, from the stored series) beside run.json's dropped share and
+// its schedule-corrected view.
+func stagesSection(a *model.Analysis, run *model.ReportRun) section {
 	s := section{id: "stages", title: "Stages"}
-	t := table{head: []string{"Stage", "VUs", "RPS", "p50", "p95", "p99", "Max", "Errors", "Requests"}, right: []bool{false, true, true, true, true, true, true, true, true}, nowrap: []bool{true}}
-	row := func(st model.StageStats, name string) {
+	dropped := run != nil && run.DroppedIterations > 0 && run.Total != nil
+	corrected := dropped && run.Total.ScheduleCorrected != nil
+	head := []string{"Stage", "VUs", "RPS", "p50", "p95", "p99", "Max", "Errors", "Requests"}
+	if corrected {
+		head = []string{"Stage", "VUs", "RPS", "p50 as sent", "p95 as sent", "p99 as sent", "Max as sent", "Errors", "Requests"}
+	}
+	if dropped {
+		head = append(head, "Dropped")
+	}
+	if corrected {
+		head = append(head, "p50 corrected", "p95 corrected", "p99 corrected")
+	}
+	right := make([]bool, len(head))
+	for i := 1; i < len(right); i++ {
+		right[i] = true
+	}
+	t := table{head: head, right: right, nowrap: []bool{true}}
+	_, limit := overloaded(run)
+	row := func(st model.StageStats, name string, rs *model.ReportRunStage) {
 		p95 := cell{text: fmtMs(st.P95Ms), bad: a.SLO.P95Ms > 0 && st.P95Ms > a.SLO.P95Ms}
 		errs := cell{text: fmtPct(st.ErrorRate), bad: a.SLO.MaxErrorRate > 0 && st.ErrorRate > a.SLO.MaxErrorRate}
 		vus := strconv.Itoa(st.VUs)
 		if st.TargetRate > 0 {
 			vus += " (" + fmtRPS(st.TargetRate) + " it/s)"
 		}
-		t.add(name, vus, fmtRPS(st.RPS), fmtMs(st.P50Ms), p95, fmtMs(st.P99Ms), fmtMs(st.MaxMs), errs, fmtThousands(float64(st.Requests)))
+		cells := []any{name, vus, fmtRPS(st.RPS), fmtMs(st.P50Ms), p95, fmtMs(st.P99Ms), fmtMs(st.MaxMs), errs, fmtThousands(float64(st.Requests))}
+		if dropped {
+			if rs == nil {
+				cells = append(cells, "")
+			} else {
+				cells = append(cells, cell{
+					text: fmt.Sprintf("%s (%s)", fmtThousands(float64(rs.DroppedIterations)), fmtPct(rs.DroppedShare)),
+					bad:  rs.DroppedShare > DefaultMaxDroppedShare || (limit != "" && rs.DroppedIterations > 0 && rs == run.Total),
+				})
+			}
+		}
+		if corrected {
+			if rs == nil || rs.ScheduleCorrected == nil {
+				cells = append(cells, "", "", "")
+			} else {
+				c := rs.ScheduleCorrected
+				cells = append(cells, fmtMs(c.P50Ms), cell{text: fmtMs(c.P95Ms), bad: a.SLO.P95Ms > 0 && c.P95Ms > a.SLO.P95Ms}, fmtMs(c.P99Ms))
+			}
+		}
+		t.add(cells...)
 	}
 	for _, st := range a.Stages {
-		row(st, st.Name)
+		row(st, st.Name, runStageNamed(run, st.Name))
 	}
 	if len(a.Stages) > 0 {
-		row(a.Total, "Total")
+		var total *model.ReportRunStage
+		if run != nil {
+			total = run.Total
+		}
+		row(a.Total, "Total", total)
 	}
 	if len(t.rows) == 0 {
 		s.para("The analysis has no stages.")
-	} else {
-		s.para("VUs are the most active in the stage; latencies over the p95 SLO and error rates over the limit are highlighted.")
-		s.tab(t)
+		return s
 	}
+	s.para("VUs are the most active in the stage; latencies over the p95 SLO and error rates over the limit are highlighted.")
+	if dropped {
+		s.para("Dropped is the number of scheduled iterations that never started because every VU was busy, and their share of the iterations the stage scheduled (from run.json); shares over " + fmtPct(DefaultMaxDroppedShare) + " are highlighted.")
+	}
+	if corrected {
+		est := ""
+		if n := run.Total.ScheduleCorrected.Estimated; n > 0 {
+			est = fmt.Sprintf(" (%s of them, still waiting when the run ended, are estimated)", fmtThousands(float64(n)))
+		}
+		s.para("Latency views: the columns \"as sent\" cover the requests that ran, each iteration's first request timed from its scheduled start; dropped iterations are not in them. " +
+			"The \"corrected\" columns are run.json's schedule-corrected view, as wrk2 measures: every scheduled iteration, dropped ones included, served in schedule order by the next free VU" + est + ".")
+	}
+	s.tab(t)
 	return s
 }
 
@@ -527,8 +635,12 @@ func runSection(r *model.ReportRun) section {
 	}
 	if r.DroppedIterations > 0 {
 		line += fmt.Sprintf(", %s iterations dropped (every VU was busy)", fmtThousands(float64(r.DroppedIterations)))
+		if r.DroppedShare > 0 {
+			line = strings.TrimSuffix(line, ")") + fmt.Sprintf("; %s of those scheduled)", fmtPct(r.DroppedShare))
+		}
 	}
 	s.para(line + ".")
+	s.item(r.Warnings...)
 	if len(r.Thresholds) > 0 {
 		t := table{caption: "Thresholds", head: []string{"Metric", "Threshold", "Observed", "Result"}, right: []bool{false, false, true, false}}
 		for _, th := range r.Thresholds {

@@ -22,7 +22,7 @@ func HTML(in model.ReportInput) ([]byte, error) {
 
 func renderHTML(r *model.Report) ([]byte, error) {
 	p := layout(r)
-	v := htmlView{Title: p.title, Meta: p.meta, Verdict: p.verdict, Broke: p.broke, Cards: p.cards, CSS: template.CSS(pageCSS)}
+	v := htmlView{Title: p.title, Meta: p.meta, Verdict: p.verdict, Broke: p.broke, Warning: p.warning, Cards: p.cards, CSS: template.CSS(pageCSS)}
 	for i := range p.charts {
 		c := &p.charts[i]
 		id := "chart-" + sanitizeID(c.ID)
@@ -62,6 +62,7 @@ type htmlView struct {
 	Meta     []string
 	Verdict  string
 	Broke    bool
+	Warning  string
 	Cards    []card
 	Sections []htmlSection
 	Skipped  []model.SkippedChart
@@ -165,7 +166,8 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <h1>{{.Title}}</h1>
 {{range .Meta}}<p class="meta">{{.}}</p>
 {{end}}</header>
-<section class="verdict {{if .Broke}}broke{{else}}held{{end}}" id="verdict">
+{{if .Warning}}<p class="warning" id="warning" role="alert"><strong>Warning:</strong> {{.Warning}}</p>
+{{end}}<section class="verdict {{if .Broke}}broke{{else}}held{{end}}" id="verdict">
 <p class="verdict-label">{{if .Broke}}Breaking point found{{else}}No breaking point in the tested range{{end}}</p>
 <p class="verdict-text">{{.Verdict}}</p>
 </section>
@@ -213,6 +215,7 @@ h2 { font-size: 20px; margin: 0 0 12px; padding-bottom: 6px; border-bottom: 1px 
 .meta { margin: 0; color: var(--muted); font-size: 14px; }
 .verdict { margin: 20px 0 16px; padding: 16px 20px; border-radius: 10px; border: 1px solid var(--line); border-left: 6px solid var(--good); background: var(--card); }
 .verdict.broke { border-left-color: var(--bad); }
+.warning { margin: 20px 0 0; padding: 12px 20px; border-radius: 10px; border: 1px solid var(--bad); background: var(--card); color: var(--bad); font-weight: 600; line-height: 1.4; }
 .verdict-label { margin: 0 0 4px; font-size: 12px; font-weight: 700; text-transform: uppercase; letter-spacing: .06em; color: var(--good); }
 .verdict.broke .verdict-label { color: var(--bad); }
 .verdict-text { margin: 0; font-size: 19px; line-height: 1.4; font-weight: 600; white-space: pre-line; }

@@ -26,6 +26,9 @@ func renderMarkdown(r *model.Report) []byte {
 	p := layout(r)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", mdText(p.title))
+	if p.warning != "" {
+		fmt.Fprintf(&b, "> **Warning: %s**\n\n", mdText(p.warning))
+	}
 	for _, m := range p.meta {
 		fmt.Fprintf(&b, "%s  \n", mdText(m))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/headroom-sh/headroom/model"
 )
@@ -55,7 +56,15 @@ func Build(in model.ReportInput) (*model.Report, error) {
 		r.Run = &model.ReportRun{
 			RunID: run.RunID, Status: run.Status, Target: run.Target, Shard: run.Shard,
 			Start: run.Start, End: run.End, DroppedIterations: run.DroppedIterations,
-			Checks: run.Checks, Thresholds: run.Thresholds,
+			DroppedShare: run.DroppedShare, Checks: run.Checks, Thresholds: run.Thresholds,
+			Warnings: run.Warnings,
+		}
+		if run.DroppedIterations > 0 || run.Total.ScheduleCorrected != nil {
+			for _, st := range run.Stages {
+				r.Run.Stages = append(r.Run.Stages, runStage(st))
+			}
+			t := runStage(run.Total)
+			r.Run.Total = &t
 		}
 		if r.RunID == "" {
 			r.RunID = run.RunID
@@ -63,6 +72,46 @@ func Build(in model.ReportInput) (*model.Report, error) {
 	}
 	r.Charts, r.Skipped = charts(in)
 	return r, nil
+}
+
+// runStage is what a report keeps of one of run.json's stage rows.
+func runStage(st model.StageStats) model.ReportRunStage {
+	out := model.ReportRunStage{Name: st.Name, Iterations: st.Iterations, DroppedIterations: st.DroppedIterations, DroppedShare: st.DroppedShare}
+	if c := st.ScheduleCorrected; c != nil {
+		cp := *c
+		out.ScheduleCorrected = &cp
+	}
+	return out
+}
+
+// DefaultMaxDroppedShare is the share of scheduled iterations a run may
+// drop before its report warns that the figures describe less load than
+// was offered, when the run's thresholds do not judge dropped iterations
+// themselves. It is the runner's default limit (loadgen's
+// DefaultMaxDroppedShare).
+const DefaultMaxDroppedShare = 0.01
+
+// overloaded says whether the run dropped more of its scheduled iterations
+// than its limit, and the limit as words: the failed dropped_iterations
+// threshold's, or DefaultMaxDroppedShare when no threshold judged them.
+func overloaded(run *model.ReportRun) (bool, string) {
+	if run == nil || run.DroppedIterations == 0 {
+		return false, ""
+	}
+	judged := false
+	for _, t := range run.Thresholds {
+		if t.Metric != "dropped_iterations" && !strings.HasPrefix(t.Metric, "dropped_iterations{") {
+			continue
+		}
+		judged = true
+		if !t.Passed {
+			return true, "the run's limit, " + t.Expr
+		}
+	}
+	if !judged && run.DroppedShare > DefaultMaxDroppedShare {
+		return true, "the default limit of " + fmtPct(DefaultMaxDroppedShare)
+	}
+	return false, ""
 }
 
 // JSON renders report.json: Build's document, indented, with a final newline.

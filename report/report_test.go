@@ -462,3 +462,97 @@ func BenchmarkHTML(b *testing.B) {
 		}
 	}
 }
+
+func TestMarkdownGoldenOverloaded(t *testing.T) {
+	md, err := Markdown(overloadedLaunch(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, t.Name()+".md", md)
+}
+
+func TestHTMLGoldenOverloaded(t *testing.T) {
+	page, err := HTML(overloadedLaunch(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, t.Name()+".html", page)
+}
+
+func TestAnOverloadedRunsReportOpensWithAWarning(t *testing.T) {
+	withRun := func(change func(r *model.Run)) model.ReportInput {
+		in := overloadedLaunch(t)
+		run := *in.Run
+		change(&run)
+		in.Run = &run
+		return in
+	}
+	cases := []struct {
+		name string
+		in   model.ReportInput
+		want string // the warning's limit, or "" for no warning
+	}{
+		{"a run that failed its default limit on dropped iterations is called overloaded", overloadedLaunch(t), "the run's limit, share<=0.01"},
+		{"a run whose own dropped_iterations threshold failed is called overloaded", withRun(func(r *model.Run) {
+			r.Thresholds = []model.ThresholdResult{{Metric: "dropped_iterations", Expr: "count<100", Observed: 12250}}
+		}), "the run's limit, count<100"},
+		{"a run whose dropped_iterations threshold passed is not", withRun(func(r *model.Run) {
+			r.Thresholds = []model.ThresholdResult{{Metric: "dropped_iterations", Expr: "share<=0.5", Observed: 0.21, Passed: true}}
+		}), ""},
+		{"a run with no limit that dropped more than 1% is called overloaded", withRun(func(r *model.Run) { r.Thresholds = nil }), "the default limit of 1%"},
+		{"a run with no limit that dropped less than 1% is not", withRun(func(r *model.Run) { r.Thresholds, r.DroppedShare = nil, 0.004 }), ""},
+		{"a closed-model run is not", launch(t), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			md, err := Markdown(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := HTML(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitN(string(md), "\n", 4)
+			htmlWarns := strings.Contains(string(page), `id="warning"`)
+			if c.want == "" {
+				if strings.Contains(string(md), "Warning:") || htmlWarns {
+					t.Errorf("the report warns of an overload:\n%s", lines[2])
+				}
+				return
+			}
+			// The warning is the line after the title, and above the
+			// verdict in HTML.
+			if !strings.HasPrefix(lines[2], "> **Warning: Overloaded run: ") || !strings.Contains(lines[2], "above "+mdText(c.want)) {
+				t.Errorf("report.md's third line is %q, want the overload warning naming %q", lines[2], c.want)
+			}
+			w, v := strings.Index(string(page), `id="warning"`), strings.Index(string(page), `id="verdict"`)
+			if w < 0 || w > v {
+				t.Errorf("report.html has no warning above the verdict (warning at %d, verdict at %d)", w, v)
+			}
+		})
+	}
+}
+
+func TestTheStageTableShowsDroppedSharesAndBothLatencyViews(t *testing.T) {
+	in := overloadedLaunch(t)
+	md, err := Markdown(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"p95 as sent", "Dropped", "p99 corrected", " **9,800 (40.1%)** |", "wrk2"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md has no %q", want)
+		}
+	}
+	// The sustain stage's corrected p99, from run.json.
+	st := in.Run.Stages[4]
+	if want := fmtMs(st.ScheduleCorrected.P99Ms); !strings.Contains(string(md), want) {
+		t.Errorf("report.md has no corrected p99 %s for %s", want, st.Name)
+	}
+	// A closed-model run keeps the plain table.
+	plain, _ := Markdown(launch(t))
+	if strings.Contains(string(plain), "as sent") || strings.Contains(string(plain), "corrected") {
+		t.Error("a closed-model run's report names latency views it does not have")
+	}
+}
