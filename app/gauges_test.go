@@ -93,7 +93,7 @@ func TestHeadroomBelowTargetStaysSilentOnAnUnknownCapacity(t *testing.T) {
 			input = append(input, series{f.GetName() + "{" + strings.Join(ls, ",") + "}", strconv.FormatFloat(m.GetGauge().GetValue(), 'g', -1, 64) + "+0x30"})
 		}
 	}
-	runbook := ruleAnnotation(t, rules, "HeadroomBelowTarget", "runbook")
+	runbook := testenv.AlertAnnotation(t, rules, "HeadroomBelowTarget", "runbook")
 	pct := func(v float64) string { return fmt.Sprintf("%.4g%%", v*100) } // humanizePercentage
 	low := 210.0/200 - 1
 	fired := map[string]any{
@@ -137,33 +137,4 @@ func TestHeadroomBelowTargetStaysSilentOnAnUnknownCapacity(t *testing.T) {
 	if !errors.As(err, &ee) {
 		t.Errorf("promtool accepted an alert on an unknown capacity (err %v):\n%s", err, out)
 	}
-}
-
-// ruleAnnotation reads one annotation of an alert from a rules file.
-func ruleAnnotation(t *testing.T, path, alert, key string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Groups []struct {
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	for _, g := range doc.Groups {
-		for _, r := range g.Rules {
-			if r.Alert == alert {
-				return r.Annotations[key]
-			}
-		}
-	}
-	t.Fatalf("%s has no alert %s", path, alert)
-	return ""
 }

@@ -419,7 +419,7 @@ func checkHeadroomAlert(t *testing.T, promtool string, reviews []model.Review) {
 	t.Helper()
 	root := testenv.Root()
 	rulesPath := filepath.Join(root, "deploy", "prometheus", "rules", "headroom.rules.yml")
-	runbook := alertAnnotation(t, rulesPath, "HeadroomBelowTarget", "runbook")
+	runbook := testenv.AlertAnnotation(t, rulesPath, "HeadroomBelowTarget", "runbook")
 	// humanizePercentage in Prometheus's templates is %.4g of v × 100.
 	pct := func(v float64) string { return fmt.Sprintf("%.4g%%", v*100) }
 	type sample struct {
@@ -521,33 +521,4 @@ func checkHeadroomAlert(t *testing.T, promtool string, reviews []model.Review) {
 			t.Errorf("promtool: %v", err)
 		}
 	}
-}
-
-// alertAnnotation reads one annotation of an alert from a rules file.
-func alertAnnotation(t *testing.T, path, alert, key string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Groups []struct {
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	for _, g := range doc.Groups {
-		for _, r := range g.Rules {
-			if r.Alert == alert {
-				return r.Annotations[key]
-			}
-		}
-	}
-	t.Fatalf("%s has no alert %s", path, alert)
-	return ""
 }
