@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/robfig/cron/v3"
 
-	"github.com/headroom-sh/headroom/analyzer"
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 )
@@ -70,15 +70,7 @@ func (s *Server) defaultReview(ctx context.Context, spec model.ReviewSpec, end t
 	if s.prom == nil {
 		return model.Review{}, errors.New("this service has no Prometheus configured (--prometheus or prometheus.url in the config): reviews read production metrics from it")
 	}
-	obs, err := collector.ObserveProduction(ctx, s.prom, spec, end)
-	if err != nil {
-		return model.Review{}, fmt.Errorf("could not read the production series: %w", err)
-	}
-	r, err := analyzer.Review(spec, obs)
-	if err != nil {
-		return model.Review{}, fmt.Errorf("could not fit the production series: %w", err)
-	}
-	return r, nil
+	return app.Review(ctx, s.prom, spec, end, collector.ProductionConfig{Logger: s.log})
 }
 
 // putReview validates, stores and schedules a spec.

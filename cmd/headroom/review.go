@@ -136,11 +136,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	e.log.Debug("reviewing", "service", spec.Service, "prometheus", src.URL(), "end", end, "lookback", spec.Lookback)
-	obs, err := collector.ObserveProductionWith(ctx, src, spec, end, cfg)
-	if err != nil {
-		return fmt.Errorf("review: %w", err)
-	}
-	rv, err := analyzer.Review(spec, obs)
+	rv, err := app.Review(ctx, src, spec, end, cfg)
 	if err != nil {
 		return fmt.Errorf("review: %w", err)
 	}

@@ -36,11 +36,11 @@ curl -H "Authorization: Bearer $TOKEN" -d '{"scenario_yaml": "...", "target": "h
 type serveFlags struct {
 	listen, dataDir, databaseURL, tokenFile, config string
 	prom                                            promFlags
-	allow                                                       stringList
-	maxRuns, maxVUs                                             int
-	maxRate                                                     float64
-	maxDuration                                                 durationValue
-	maxBody                                                     int64
+	allow                                           stringList
+	maxRuns, maxVUs                                 int
+	maxRate                                         float64
+	maxDuration                                     durationValue
+	maxBody                                         int64
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
