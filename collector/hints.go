@@ -117,7 +117,7 @@ func (h *hinter) seen(ctx context.Context) ([]string, error) {
 		return h.names, nil
 	}
 	h.looked = true
-	ms, _ := ParseSelector(h.d.sel.Default) // checked by Selectors.check
+	ms, _ := ParseSelector(h.d.sel.Selector) // checked by Selectors.check
 	ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, hintNames))
 	sel := matchersString(ms)
 	sets, err := h.d.src.Series(ctx, []string{sel}, h.d.start, h.d.end)
