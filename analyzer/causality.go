@@ -30,14 +30,14 @@ const (
 )
 
 // fullPoint returns when a saturated resource was full: the first time its
-// utilization reached fullShare of its highest (and at least the
-// saturation threshold) and stayed there (see staysFull), else the onset
-// of its queueing. headroom is the
+// utilization reached fullShare of its highest sustained (and at least the
+// saturation threshold) and stayed there (see sustainedMax, staysFull),
+// else the onset of its queueing. headroom is the
 // growth its remaining utilization still allows there (highest / current,
 // by the utilization law X = U / D), 1 for queueing.
 func (a *analysis) fullPoint(st *resourceState) (lp model.LoadPoint, headroom float64, ok bool) {
 	if st.byUtil && st.out.MaxUtilization != nil {
-		maxU := *st.out.MaxUtilization
+		maxU := sustainedMax(st.pts, *st.out.MaxUtilization)
 		level := math.Max(a.opts.SaturationUtilization, fullShare*maxU)
 		full := func(p model.ResourcePoint) bool {
 			u, ok := utilOf(p)
@@ -66,6 +66,28 @@ func (a *analysis) fullPoint(st *resourceState) (lp model.LoadPoint, headroom fl
 // whenever requests bunch up, and a ramp's rate windows overlap, so one
 // burst spans two points.
 const fullRun = 5
+
+// sustainedMax is the highest utilization held over fullRun points (the
+// largest median of fullRun consecutive points), at most max: a CPU
+// counter's rate overshoots its quota for a point or two as throttling
+// catches up (1.23 of the quota, then 1.15–1.19 for good), and a level
+// taken from that overshoot is never reached again.
+func sustainedMax(pts []model.ResourcePoint, max float64) float64 {
+	var us []float64
+	for _, p := range pts {
+		if u, ok := utilOf(p); ok {
+			us = append(us, u)
+		}
+	}
+	if len(us) < fullRun {
+		return max
+	}
+	top := 0.0
+	for i := 0; i+fullRun <= len(us); i++ {
+		top = math.Max(top, median(append([]float64(nil), us[i:i+fullRun]...)))
+	}
+	return math.Min(top, max)
+}
 
 // staysFull reports whether most of the first fullRun points of pts (all
 // but the first two, at least) are full: the resource filled up for good

@@ -115,3 +115,62 @@ func TestAPoolFullOnAFastRampIsTheBottleneck(t *testing.T) {
 		t.Errorf("bottleneck = %q (%s), want db_pool", a.Bottleneck.Resource, a.Bottleneck.Evidence)
 	}
 }
+
+// cpuOpen40 is the cpu shape's 40-second smooth open ramp as measured end
+// to end (2.5 ms of CPU per request under a 0.25-core quota, wrk's
+// capacity 98 RPS): time since start (s), offered iterations/s, goodput
+// (RPS), CPU utilization of the quota and throttled fraction, every 2 s.
+// The CPU counter's rate overshoots to 1.23 of the quota for two points,
+// then holds 1.15–1.19.
+var cpuOpen40 = [][5]float64{
+	{4, 26.537, 23.156, 0.3333, 0}, {6, 31.693, 33.5, 0.4133, 0}, {8, 38.573, 40, 0.5067, 0}, {10, 45.447, 47, 0.6, 0},
+	{12, 52.321, 54, 0.68, 0}, {14, 60.915, 61, 0.7467, 0}, {16, 66.07, 68, 0.8133, 0}, {18, 76.388, 74.5, 0.9333, 0},
+	{20, 79.825, 81.5, 1, 0}, {22, 88.422, 88.5, 1.0933, 0.0333}, {24, 93.579, 95.5, 1.2267, 0.3}, {26, 100.454, 99, 1.2267, 0.9333},
+	{28, 107.335, 98.5, 1.16, 1.0333}, {30, 114.21, 99, 1.16, 1}, {32, 121.086, 97.5, 1.1733, 1}, {34, 127.963, 97.5, 1.1867, 1},
+	{36, 134.836, 96.5, 1.1733, 1}, {38, 141.716, 103, 1.1467, 1}, {40, 148.609, 98.5, 1.1467, 0.9667},
+}
+
+// A CPU whose rate overshoots its quota for a moment is full where it
+// holds its level, at the ceiling: the cpu shape's open ramp is bound by
+// its CPU, not "saturated, not limiting" from 78 RPS.
+func TestACPUThatOvershootsItsQuotaIsFullWhereItHolds(t *testing.T) {
+	obs := model.Observations{RunID: "cpu", Start: t0, End: t0.Add(42 * time.Second), StepMs: 2000,
+		LoadModel: model.LoadOpen, LoadSource: "headroom_request_duration_seconds"}
+	cpu := model.ResourceObservation{Kind: model.KindCPU, Name: "CPU", Family: "process",
+		Unit: "cores", SaturationUnit: "throttled fraction"}
+	for _, r := range cpuOpen40 {
+		ts := t0.Add(time.Duration(r[0]) * time.Second)
+		behind := math.Max(0, r[1]-r[2])
+		p95 := 13 + 60*behind*(r[0]-22)
+		if r[0] <= 22 {
+			p95 = 13
+		}
+		mean := p95 / 2
+		obs.Series = append(obs.Series, model.LoadPoint{Time: ts, Stage: "ramp", TargetRate: r[1], RPS: r[2],
+			VUs: math.Ceil(r[2] * mean / 1000), DroppedRate: behind,
+			P50Ms: mean / 2, P95Ms: p95, P99Ms: 1.3 * p95, MeanMs: mean, InFlight: r[2] * mean / 1000})
+		cpu.Points = append(cpu.Points, model.ResourcePoint{Time: ts, Usage: 0.25 * r[3], Limit: 0.25, HasLimit: true,
+			Utilization: r[3], Saturation: r[4], HasSaturation: true})
+	}
+	obs.Resources = []model.ResourceObservation{cpu}
+	a, err := Analyze(obs, Options{SLOP95: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := a.BreakingPoint; b == nil {
+		t.Fatalf("no breaking point; verdict %q", a.Verdict)
+	}
+	c := resourceByKind(a, model.KindCPU)
+	if c == nil || c.NotLimiting || c.GoodputAtSaturationRPS == nil {
+		t.Fatalf("cpu = %+v, want saturated and limiting", c)
+	}
+	if g := *c.GoodputAtSaturationRPS; g < 90 {
+		t.Errorf("CPU full at %.1f RPS, want at the ceiling (~98): the overshoot to 1.23 is not the level it holds", g)
+	}
+	if w := warningWith(a, "signals_disagree", "a saturated resource but throughput still rising"); w != nil {
+		t.Errorf("warning %q: the CPU was full where throughput stopped", w.Message)
+	}
+	if a.Bottleneck.Resource != model.KindCPU {
+		t.Errorf("bottleneck = %q (%s), want cpu", a.Bottleneck.Resource, a.Bottleneck.Evidence)
+	}
+}

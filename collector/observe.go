@@ -16,17 +16,6 @@ import (
 	"github.com/headroom-sh/headroom/model"
 )
 
-// Metric names of the contract in ARCHITECTURE.md (loadgen exports them;
-// the collector may not import loadgen).
-const (
-	metricRequests        = "headroom_requests_total"
-	metricRequestDuration = "headroom_request_duration_seconds"
-	metricVUs             = "headroom_vus"
-	metricTargetRate      = "headroom_target_arrival_rate"
-	metricDropped         = "headroom_dropped_iterations_total"
-	metricStageActive     = "headroom_stage_active"
-)
-
 // failedStatus matches the runner's failed requests: a transport error or
 // an HTTP status of 400 or more.
 const failedStatus = `error|[45][0-9][0-9]`
@@ -356,8 +345,8 @@ func groupVector(v pmodel.Vector, label string) map[string]pmodel.Vector {
 // runnerSeries looks for the runner's series in the window, settles the
 // run id, and reads the scenario and the shards.
 func (ob *observer) runnerSeries(ctx context.Context, o *model.Observations) (bool, error) {
-	sel := metricRequests + matchers("run_id", ob.cfg.RunID)
-	sets, err := ob.src.Series(ctx, []string{sel, metricVUs + matchers("run_id", ob.cfg.RunID)}, ob.cfg.Start, ob.cfg.End)
+	sel := model.MetricRequests + matchers("run_id", ob.cfg.RunID)
+	sets, err := ob.src.Series(ctx, []string{sel, model.MetricVUs + matchers("run_id", ob.cfg.RunID)}, ob.cfg.Start, ob.cfg.End)
 	if err != nil && !errors.Is(err, ErrNoSamples) {
 		return false, fmt.Errorf("could not observe the window: %w", err)
 	}
@@ -456,11 +445,11 @@ func (ob *observer) runnerWindows(ctx context.Context) ([]window, error) {
 // sample only at the first grid point at or after it. The queries run past
 // the window's end so that a run still going on there keeps its stage.
 func (ob *observer) stageActivity(ctx context.Context) (first, last map[string]time.Time, err error) {
-	q, err := scoped(`max by (stage, shard) (`+metricStageActive+`)`, ob.runSel)
+	q, err := scoped(`max by (stage, shard) (`+model.MetricStageActive+`)`, ob.runSel)
 	if err != nil {
 		return nil, nil, err
 	}
-	tq, err := scoped(`max by (stage, shard) (timestamp(`+metricStageActive+`))`, ob.runSel)
+	tq, err := scoped(`max by (stage, shard) (timestamp(`+model.MetricStageActive+`))`, ob.runSel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -510,7 +499,7 @@ func (ob *observer) stageActivity(ctx context.Context) (first, last map[string]t
 
 // runnerLoad reads the stages and the series from the runner's metrics.
 func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error {
-	o.LoadSource = metricRequestDuration
+	o.LoadSource = model.MetricRequestDuration
 	ws, err := ob.runnerWindows(ctx)
 	if err != nil {
 		return err
@@ -555,28 +544,28 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 	queries := func(by, byLe string) (loadQueries, error) {
 		var lq loadQueries
 		var err error
-		if lq.rps, err = rate(metricRequests, by); err != nil {
+		if lq.rps, err = rate(model.MetricRequests, by); err != nil {
 			return lq, err
 		}
-		if lq.errs, err = rate(metricRequests+`{status=~"`+failedStatus+`"}`, by); err != nil {
+		if lq.errs, err = rate(model.MetricRequests+`{status=~"`+failedStatus+`"}`, by); err != nil {
 			return lq, err
 		}
-		sumQ, err := rate(metricRequestDuration+"_sum", by)
+		sumQ, err := rate(model.MetricRequestDuration+"_sum", by)
 		if err != nil {
 			return lq, err
 		}
-		countQ, err := rate(metricRequestDuration+"_count", by)
+		countQ, err := rate(model.MetricRequestDuration+"_count", by)
 		if err != nil {
 			return lq, err
 		}
 		lq.mean = sumQ + " / " + countQ
-		bq, err := rate(metricRequestDuration+"_bucket", byLe)
+		bq, err := rate(model.MetricRequestDuration+"_bucket", byLe)
 		if err != nil {
 			return lq, err
 		}
 		// The native histogram when it exists (finer: 2% buckets), the
 		// classic buckets otherwise.
-		nq, err := rate(metricRequestDuration, by)
+		nq, err := rate(model.MetricRequestDuration, by)
 		if err != nil {
 			return lq, err
 		}
@@ -589,11 +578,11 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 	if err != nil {
 		return err
 	}
-	vusQ, err := scoped(fmt.Sprintf("sum(avg_over_time(%s[%s]))", metricVUs, pmodel.Duration(win)), ob.runSel)
+	vusQ, err := scoped(fmt.Sprintf("sum(avg_over_time(%s[%s]))", model.MetricVUs, pmodel.Duration(win)), ob.runSel)
 	if err != nil {
 		return err
 	}
-	targetQ, err := scoped(fmt.Sprintf("sum(avg_over_time(%s[%s]))", metricTargetRate, pmodel.Duration(win)), ob.runSel)
+	targetQ, err := scoped(fmt.Sprintf("sum(avg_over_time(%s[%s]))", model.MetricTargetArrivalRate, pmodel.Duration(win)), ob.runSel)
 	if err != nil {
 		return err
 	}
@@ -613,7 +602,7 @@ func (ob *observer) runnerLoad(ctx context.Context, o *model.Observations) error
 	// carried; closed-model runs drop none, so they are not queried.
 	var dropped pmodel.Matrix
 	if open {
-		droppedQ, err := rate(metricDropped, "")
+		droppedQ, err := rate(model.MetricDroppedIterations, "")
 		if err != nil {
 			return err
 		}
@@ -692,15 +681,15 @@ func (ob *observer) runnerStage(ctx context.Context, w window, evalT time.Time) 
 	}
 	var req, errs, sum, bkt, drop, epReq, epErr, epSum, epBkt pmodel.Vector
 	for _, g := range []get{
-		{metricRequests, "", &req},
-		{metricRequests + `{status=~"` + failedStatus + `"}`, "", &errs},
-		{metricRequestDuration + "_sum", "", &sum},
-		{metricRequestDuration + "_bucket", " by (le)", &bkt},
-		{metricDropped, "", &drop},
-		{metricRequests, " by (endpoint)", &epReq},
-		{metricRequests + `{status=~"` + failedStatus + `"}`, " by (endpoint)", &epErr},
-		{metricRequestDuration + "_sum", " by (endpoint)", &epSum},
-		{metricRequestDuration + "_bucket", " by (endpoint, le)", &epBkt},
+		{model.MetricRequests, "", &req},
+		{model.MetricRequests + `{status=~"` + failedStatus + `"}`, "", &errs},
+		{model.MetricRequestDuration + "_sum", "", &sum},
+		{model.MetricRequestDuration + "_bucket", " by (le)", &bkt},
+		{model.MetricDroppedIterations, "", &drop},
+		{model.MetricRequests, " by (endpoint)", &epReq},
+		{model.MetricRequests + `{status=~"` + failedStatus + `"}`, " by (endpoint)", &epErr},
+		{model.MetricRequestDuration + "_sum", " by (endpoint)", &epSum},
+		{model.MetricRequestDuration + "_bucket", " by (endpoint, le)", &epBkt},
 	} {
 		v, err := last(g.metric, g.by)
 		if err != nil {
@@ -714,14 +703,14 @@ func (ob *observer) runnerStage(ctx context.Context, w window, evalT time.Time) 
 	// The native histogram, when stored, replaces the classic buckets:
 	// its buckets are 2% wide where the classic ones are 9%.
 	lastHist := func(by string) (end, start pmodel.Vector, err error) {
-		q, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, metricRequestDuration, rng), sel)
+		q, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, model.MetricRequestDuration, rng), sel)
 		if err != nil {
 			return nil, nil, err
 		}
 		if end, err = ob.vector(ctx, q, evalT); err != nil || len(end) == 0 {
 			return end, nil, err
 		}
-		q0, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, metricRequestDuration, before), sel)
+		q0, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, model.MetricRequestDuration, before), sel)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -765,8 +754,8 @@ func (ob *observer) runnerStage(ctx context.Context, w window, evalT time.Time) 
 		q   string
 		out *float64
 	}{
-		{fmt.Sprintf("sum(max_over_time(%s[%s]))", metricVUs, d), &so.VUs},
-		{fmt.Sprintf("sum(last_over_time(%s[%s]))", metricTargetRate, d), &so.TargetRate},
+		{fmt.Sprintf("sum(max_over_time(%s[%s]))", model.MetricVUs, d), &so.VUs},
+		{fmt.Sprintf("sum(last_over_time(%s[%s]))", model.MetricTargetArrivalRate, d), &so.TargetRate},
 	} {
 		q, err := scoped(g.q, ob.runSel)
 		if err != nil {
@@ -944,9 +933,9 @@ func (ob *observer) serverLoad(ctx context.Context, o *model.Observations) error
 		}
 		run := ""
 		if ob.cfg.RunID != "" {
-			run = fmt.Sprintf("no %s series of run %q, and ", metricRequests, ob.cfg.RunID)
+			run = fmt.Sprintf("no %s series of run %q, and ", model.MetricRequests, ob.cfg.RunID)
 		} else {
-			run = fmt.Sprintf("no %s series, and ", metricRequests)
+			run = fmt.Sprintf("no %s series, and ", model.MetricRequests)
 		}
 		return fmt.Errorf("could not observe the window: %w: %sno HTTP server histogram %s; looked for %s", ErrNoLoadMetrics, run, what, strings.Join(looked, ", "))
 	}

@@ -140,6 +140,9 @@ func clipRateStart(ctx context.Context, src Source, q string, r Range, ss []mode
 	for j, s := range ss {
 		index[labelKey(s.Labels)] = j
 	}
+	// The new values are applied once all are known, so that an error
+	// leaves ss as it was.
+	updates := map[int][]float64{}
 	minWin := 2 * interval
 	for i := range ss[0].Values {
 		t := r.Start.Add(time.Duration(i) * r.Step)
@@ -147,13 +150,12 @@ func clipRateStart(ctx context.Context, src Source, q string, r Range, ss []mode
 		if have >= w {
 			break
 		}
-		clear := func() {
-			for _, s := range ss {
-				s.Values[i] = math.NaN()
-			}
+		vals := make([]float64, len(ss))
+		for j := range vals {
+			vals[j] = math.NaN()
 		}
+		updates[i] = vals
 		if have < minWin {
-			clear()
 			continue
 		}
 		e, err := ParseQuery(q)
@@ -165,7 +167,6 @@ func clipRateStart(ctx context.Context, src Source, q string, r Range, ss []mode
 		if err != nil && !errors.Is(err, ErrNoSamples) {
 			return err
 		}
-		clear()
 		vec, _ := v.(pmodel.Vector)
 		for _, smp := range vec {
 			ls := make(map[string]string, len(smp.Metric))
@@ -175,8 +176,13 @@ func clipRateStart(ctx context.Context, src Source, q string, r Range, ss []mode
 				}
 			}
 			if j, ok := index[labelKey(ls)]; ok {
-				ss[j].Values[i] = float64(smp.Value)
+				vals[j] = float64(smp.Value)
 			}
+		}
+	}
+	for i, vals := range updates {
+		for j, v := range vals {
+			ss[j].Values[i] = v
 		}
 	}
 	return nil

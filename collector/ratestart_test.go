@@ -2,11 +2,14 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	pmodel "github.com/prometheus/common/model"
 )
 
 // writeCPUCounter writes process_cpu_seconds_total{job="app"} growing at
@@ -106,5 +109,35 @@ func TestRatesWithTooFewSamplesAreGaps(t *testing.T) {
 		case off >= 2*time.Second && (math.IsNaN(v) || math.Abs(v-0.8) > 0.02):
 			t.Errorf("usage at t0+%s = %.3f cores, want 0.8 ± 0.02", off, v)
 		}
+	}
+}
+
+// failingInstant answers range queries but fails every instant query.
+type failingInstant struct{ Source }
+
+func (failingInstant) Query(context.Context, string, time.Time) (pmodel.Value, error) {
+	return nil, errors.New("instant queries are down")
+}
+
+// When the recheck near the first sample cannot run, the points stay as
+// the range query gave them and a note says so: the analysis goes on.
+func TestRatesNearTheFirstSampleAreLeftAsTheyAreWhenTheRecheckFails(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	writeCPUCounter(t, s, t0, t0.Add(60*time.Second), 1234.5, 0.8)
+	r := Range{Start: t0, End: t0.Add(60 * time.Second), Step: 5 * time.Second}
+	det := cpuDetected("30s")
+	rs := collectOne(t, failingInstant{s}, det, "cpu", r)
+	m, err := s.QueryRange(context.Background(), det[0].Queries.Usage, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := alignMatrix(m, r.Start, r.Step, len(rs.Times))
+	for i := range rs.Times {
+		if got, w := rs.Usage[0].Values[i], want[0].Values[i]; got != w && !(math.IsNaN(got) && math.IsNaN(w)) {
+			t.Errorf("usage at t0+%s = %v, want the range query's %v", rs.Times[i].Sub(t0), got, w)
+		}
+	}
+	if !strings.Contains(strings.Join(rs.Notes, "\n"), "not rechecked") {
+		t.Errorf("notes %q do not say the recheck failed", rs.Notes)
 	}
 }

@@ -569,7 +569,8 @@ func CollectResources(ctx context.Context, src Source, detected []Detected, r Ra
 			}
 			ss := alignMatrix(m, r.Start, r.Step, n)
 			if err := clipRateStart(ctx, src, q, r, ss); err != nil {
-				return nil, fmt.Errorf("could not collect %s (%s) %s near its first sample: %w", d.Kind, d.Family, field, err)
+				// The points stay as the range query gave them.
+				rs.Notes = append(rs.Notes, fmt.Sprintf("%s: rates near the series' first sample not rechecked: %v", field, err))
 			}
 			if len(ss) == 0 {
 				rs.Notes = append(rs.Notes, fmt.Sprintf("%s: no samples in the window", field))

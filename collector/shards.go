@@ -70,7 +70,7 @@ func ObserveShards(ctx context.Context, src Source, o model.Observations) ([]mod
 	}
 
 	// Spans: the time of the latest sample at each grid point.
-	q, err := scoped("max by (shard) (timestamp("+metricVUs+"))", runSel)
+	q, err := scoped("max by (shard) (timestamp("+model.MetricVUs+"))", runSel)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +150,11 @@ func shardStage(ctx context.Context, src Source, runID string, st model.StageObs
 		return vec, nil
 	}
 	d := pmodel.Duration(max(st.End.Sub(st.Start), step)).String()
-	vus, err := vector(fmt.Sprintf("max by (shard) (max_over_time(%s[%s]))", metricVUs, d), runSel, st.End)
+	vus, err := vector(fmt.Sprintf("max by (shard) (max_over_time(%s[%s]))", model.MetricVUs, d), runSel, st.End)
 	if err != nil {
 		return nil, err
 	}
-	rate, err := vector(fmt.Sprintf("sum by (shard) (last_over_time(%s[%s]))", metricTargetRate, d), runSel, st.End)
+	rate, err := vector(fmt.Sprintf("sum by (shard) (last_over_time(%s[%s]))", model.MetricTargetArrivalRate, d), runSel, st.End)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +162,11 @@ func shardStage(ctx context.Context, src Source, runID string, st model.StageObs
 	// stage-labelled counters less any value before the stage's start.
 	stageSel := matchers("run_id", runID, "stage", st.Name)
 	rng := pmodel.Duration(evalT.Sub(st.Start) + step).String()
-	end, err := vector(fmt.Sprintf("sum by (shard) (last_over_time(%s[%s]))", metricRequests, rng), stageSel, evalT)
+	end, err := vector(fmt.Sprintf("sum by (shard) (last_over_time(%s[%s]))", model.MetricRequests, rng), stageSel, evalT)
 	if err != nil {
 		return nil, err
 	}
-	before, err := vector(fmt.Sprintf("sum by (shard) (last_over_time(%s[%s]))", metricRequests, pmodel.Duration(DefaultLookbackDelta)), stageSel, st.Start)
+	before, err := vector(fmt.Sprintf("sum by (shard) (last_over_time(%s[%s]))", model.MetricRequests, pmodel.Duration(DefaultLookbackDelta)), stageSel, st.Start)
 	if err != nil {
 		return nil, err
 	}

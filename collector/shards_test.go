@@ -40,9 +40,9 @@ func writeShardedRun(t *testing.T, s *Store, start time.Time, runID string, dead
 		r := prometheus.WrapRegistererWith(prometheus.Labels{"run_id": runID, "scenario": "sharded", "shard": shardName(i)}, reg)
 		sm := shardMetrics{
 			reg:   reg,
-			req:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricRequests, Help: "Requests."}, []string{"stage", "endpoint", "method", "status"}),
-			stage: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricStageActive, Help: "Stage."}, []string{"stage"}),
-			vus:   prometheus.NewGauge(prometheus.GaugeOpts{Name: metricVUs, Help: "VUs."}),
+			req:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: model.MetricRequests, Help: "Requests."}, []string{"stage", "endpoint", "method", "status"}),
+			stage: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: model.MetricStageActive, Help: "Stage."}, []string{"stage"}),
+			vus:   prometheus.NewGauge(prometheus.GaugeOpts{Name: model.MetricVUs, Help: "VUs."}),
 		}
 		r.MustRegister(sm.req, sm.stage, sm.vus)
 		shards[i] = sm

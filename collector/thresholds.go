@@ -15,9 +15,6 @@ import (
 	"github.com/headroom-sh/headroom/model"
 )
 
-// metricChecks counts check results by check and result (pass or fail).
-const metricChecks = "headroom_checks_total"
-
 // ThresholdsConfig configures Thresholds.
 type ThresholdsConfig struct {
 	// Source is the metrics backend every shard of the run writes to;
@@ -120,19 +117,19 @@ func (th *Thresholds) AggregateThreshold(ctx context.Context, runID string, star
 	secs := at.Sub(start).Seconds()
 	switch key.Metric {
 	case "http_req_duration":
-		n, err := total(metricRequestDuration + "_count")
+		n, err := total(model.MetricRequestDuration + "_count")
 		if err != nil || n == 0 {
 			return 0, 0, err
 		}
 		var v float64
 		switch expr.Agg {
 		case "p":
-			q := fmt.Sprintf("histogram_quantile(%g, sum by (le) (last_over_time(%s_bucket{%s}[%s])))", expr.Quantile, metricRequestDuration, strings.Join(sel, ","), rng)
+			q := fmt.Sprintf("histogram_quantile(%g, sum by (le) (last_over_time(%s_bucket{%s}[%s])))", expr.Quantile, model.MetricRequestDuration, strings.Join(sel, ","), rng)
 			if v, err = th.scalar(ctx, q, at); err != nil {
 				return 0, 0, err
 			}
 		case "avg":
-			sum, err := total(metricRequestDuration + "_sum")
+			sum, err := total(model.MetricRequestDuration + "_sum")
 			if err != nil {
 				return 0, 0, err
 			}
@@ -145,7 +142,7 @@ func (th *Thresholds) AggregateThreshold(ctx context.Context, runID string, star
 		}
 		return v * 1000, int64(n), nil
 	case "http_req_failed", "errors", "http_reqs":
-		n, err := total(metricRequests)
+		n, err := total(model.MetricRequests)
 		if err != nil || n == 0 {
 			return 0, 0, err
 		}
@@ -155,17 +152,17 @@ func (th *Thresholds) AggregateThreshold(ctx context.Context, runID string, star
 			}
 			return n, int64(n), nil
 		}
-		failed, err := total(metricRequests, "status=~"+strconv.Quote(failedStatus))
+		failed, err := total(model.MetricRequests, "status=~"+strconv.Quote(failedStatus))
 		if err != nil {
 			return 0, 0, err
 		}
 		return failed / n, int64(n), nil
 	case "checks":
-		pass, err := total(metricChecks, `result="pass"`)
+		pass, err := total(model.MetricChecks, `result="pass"`)
 		if err != nil {
 			return 0, 0, err
 		}
-		fail, err := total(metricChecks, `result="fail"`)
+		fail, err := total(model.MetricChecks, `result="fail"`)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -178,14 +175,14 @@ func (th *Thresholds) AggregateThreshold(ctx context.Context, runID string, star
 			// The metrics have no counter of scheduled iterations.
 			return 0, 0, fmt.Errorf("%w: the share of dropped iterations needs each shard's scheduled iterations", errors.ErrUnsupported)
 		}
-		dropped, err := total(metricDropped)
+		dropped, err := total(model.MetricDroppedIterations)
 		if err != nil {
 			return 0, 0, err
 		}
 		// The runner counts every scheduled iteration as a sample; its
 		// metrics have no iteration counter, so the run's requests stand
 		// in for "the run has started".
-		n, err := th.scalar(ctx, fmt.Sprintf("sum(last_over_time(%s{run_id=%q}[%s]))", metricRequests, runID, rng), at)
+		n, err := th.scalar(ctx, fmt.Sprintf("sum(last_over_time(%s{run_id=%q}[%s]))", model.MetricRequests, runID, rng), at)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -28,11 +28,11 @@ func writeThresholdRun(t *testing.T, s *Store, start time.Time) {
 	for i, sh := range []string{"0/2", "1/2"} {
 		reg := prometheus.NewRegistry()
 		r := prometheus.WrapRegistererWith(prometheus.Labels{"run_id": "agg", "scenario": "thresholds", "shard": sh}, reg)
-		req := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricRequests, Help: "Requests."}, []string{"stage", "endpoint", "method", "status"})
-		dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: metricRequestDuration, Help: "Durations.",
+		req := prometheus.NewCounterVec(prometheus.CounterOpts{Name: model.MetricRequests, Help: "Requests."}, []string{"stage", "endpoint", "method", "status"})
+		dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: model.MetricRequestDuration, Help: "Durations.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}}, []string{"stage", "endpoint", "method"})
-		checks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricChecks, Help: "Checks."}, []string{"check", "result"})
-		dropped := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricDropped, Help: "Dropped."}, []string{"stage"})
+		checks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: model.MetricChecks, Help: "Checks."}, []string{"check", "result"})
+		dropped := prometheus.NewCounterVec(prometheus.CounterOpts{Name: model.MetricDroppedIterations, Help: "Dropped."}, []string{"stage"})
 		r.MustRegister(req, dur, checks, dropped)
 		dropped.WithLabelValues("hold")
 		for k := 0; k <= 10; k++ {

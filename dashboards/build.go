@@ -400,7 +400,7 @@ func thresholdLines() *common.GraphThresholdsStyleConfigBuilder {
 // on a right-hand axis so resources can be read against it.
 func (d *board) loadOverlay() query {
 	return query{
-		expr:   d.x.q(`sum(rate(headroom_requests_total[1m]))`, matcher(labels.MatchRegexp, "run_id", "$run_id")),
+		expr:   d.x.q(`sum(rate(`+model.MetricRequests+`[1m]))`, matcher(labels.MatchRegexp, "run_id", "$run_id")),
 		legend: "load (requests/s)",
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/headroom-sh/headroom/model"
 	pmodel "github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -21,20 +22,20 @@ func loadDashboard(cfg *Config) (*dashboard.DashboardBuilder, error) {
 		matcher(labels.MatchRegexp, "shard", "$shard"),
 	}
 	ep := append(run[:len(run):len(run)], matcher(labels.MatchRegexp, "endpoint", "$endpoint"))
-	ofRun := x.str(&parser.VectorSelector{Name: "headroom_requests_total", LabelMatchers: []*labels.Matcher{
-		matcher(labels.MatchEqual, pmodel.MetricNameLabel, "headroom_requests_total"), run[0]}})
+	ofRun := x.str(&parser.VectorSelector{Name: model.MetricRequests, LabelMatchers: []*labels.Matcher{
+		matcher(labels.MatchEqual, pmodel.MetricNameLabel, model.MetricRequests), run[0]}})
 
 	b := d.dashboard(LoadUID, "headroom / Load run",
 		"One load run of headroom: throughput, virtual users, latency quantiles from the native histogram "+
 			"(classic buckets when the receiver has no native histograms), errors and checks, per endpoint, "+
 			"with the run's stages as annotations. Pick the run with run_id.", "now-30m").
-		WithVariable(d.queryVar("run_id", "run", "label_values(headroom_requests_total, run_id)").
+		WithVariable(d.queryVar("run_id", "run", "label_values("+model.MetricRequests+", run_id)").
 			Sort(dashboard.VariableSortAlphabeticalDesc)).
 		WithVariable(multiVar(d.queryVar("shard", "shard", "label_values("+ofRun+", shard)"), ".*")).
 		WithVariable(multiVar(d.queryVar("endpoint", "endpoint", "label_values("+ofRun+", endpoint)"), ".*")).
 		Annotation(d.stagesAnnotation(run...))
 
-	rps := query{expr: x.q(`sum(rate(headroom_requests_total[1m]))`, run...), legend: "requests/s"}
+	rps := query{expr: x.q(`sum(rate(`+model.MetricRequests+`[1m]))`, run...), legend: "requests/s"}
 	quantiles := func(by []string, legend string, ms []*labels.Matcher) []query {
 		var qs []query
 		for _, q := range []struct {
@@ -58,18 +59,18 @@ func loadDashboard(cfg *Config) (*dashboard.DashboardBuilder, error) {
 		WithPanel(d.stat("p99 latency", "99th percentile of request duration.", "s", statSize,
 			query{expr: x.str(x.latencyQuantile(0.99, nil, run...)), legend: "p99"})).
 		WithPanel(d.stat("Virtual users", "Active virtual users over every shard.", "short", statSize,
-			query{expr: x.q(`sum(headroom_vus)`, run...), legend: "VUs"})).
+			query{expr: x.q(`sum(`+model.MetricVUs+`)`, run...), legend: "VUs"})).
 		WithPanel(d.stat("Dropped iterations/s", "Open-model iterations that could not start because every VU was busy: the generator, not the system, was the limit.",
-			"short", statSize, query{expr: x.q(`sum(rate(headroom_dropped_iterations_total[1m]))`, run...), legend: "dropped/s"}).
+			"short", statSize, query{expr: x.q(`sum(rate(`+model.MetricDroppedIterations+`[1m]))`, run...), legend: "dropped/s"}).
 			Thresholds(thresholds("green", step{0.001, "red"})))
 
 	b.WithRow(d.row("Load")).
 		WithPanel(d.timeseries("Throughput", "Requests per second achieved, against the target arrival rate of open-model executors and the iterations dropped for want of VUs.", "reqps", half,
 			rps,
-			query{expr: x.q(`sum(headroom_target_arrival_rate)`, run...), legend: "target arrival rate (iterations/s)"},
-			query{expr: x.q(`sum(rate(headroom_dropped_iterations_total[1m]))`, run...), legend: "dropped iterations/s"})).
+			query{expr: x.q(`sum(`+model.MetricTargetArrivalRate+`)`, run...), legend: "target arrival rate (iterations/s)"},
+			query{expr: x.q(`sum(rate(`+model.MetricDroppedIterations+`[1m]))`, run...), legend: "dropped iterations/s"})).
 		WithPanel(d.timeseries("Virtual users", "Active virtual users over every shard.", "short", half,
-			query{expr: x.q(`sum(headroom_vus)`, run...), legend: "VUs"})).
+			query{expr: x.q(`sum(`+model.MetricVUs+`)`, run...), legend: "VUs"})).
 		WithPanel(d.timeseries("Latency", "Quantiles of request duration over the rate window, from the native histogram when stored, else the classic buckets.", "s", half,
 			quantiles(nil, "", run)...)).
 		WithPanel(d.timeseries("Failed requests", "Share of requests that failed.", "percentunit", half, errRatio).
@@ -77,19 +78,21 @@ func loadDashboard(cfg *Config) (*dashboard.DashboardBuilder, error) {
 			Thresholds(thresholds("green", step{0.01, "orange"}, step{0.05, "red"})).
 			ThresholdsStyle(thresholdLines())).
 		WithPanel(d.timeseries("Responses by status", "Responses per second by HTTP status; \"error\" is a transport error (timeout, refused connection).", "reqps", half,
-			query{expr: x.q(`sum by (status) (rate(headroom_requests_total[1m]))`, run...), legend: "{{status}}"}).
+			query{expr: x.q(`sum by (status) (rate(`+model.MetricRequests+`[1m]))`, run...), legend: "{{status}}"}).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
 		WithPanel(d.timeseries("Failed checks", "Share of failed results of each check.", "percentunit", half,
 			query{legend: "{{check}}", expr: x.str(ratioOrZero(
-				sumBy([]string{"check"}, x.tree(`rate(headroom_checks_total[1m])`, append(run[:len(run):len(run)], matcher(labels.MatchEqual, "result", "fail"))...)),
-				func() parser.Expr { return sumBy([]string{"check"}, x.tree(`rate(headroom_checks_total[1m])`, run...)) }))}).
+				sumBy([]string{"check"}, x.tree(`rate(`+model.MetricChecks+`[1m])`, append(run[:len(run):len(run)], matcher(labels.MatchEqual, "result", "fail"))...)),
+				func() parser.Expr {
+					return sumBy([]string{"check"}, x.tree(`rate(`+model.MetricChecks+`[1m])`, run...))
+				}))}).
 			Min(0))
 
 	byEndpoint := []string{"endpoint"}
 	third := size{w: 8, h: 8}
 	b.WithRow(d.row("Per endpoint")).
 		WithPanel(d.timeseries("Requests/s by endpoint", "", "reqps", third,
-			query{expr: x.q(`sum by (endpoint) (rate(headroom_requests_total[1m]))`, ep...), legend: "{{endpoint}}"})).
+			query{expr: x.q(`sum by (endpoint) (rate(`+model.MetricRequests+`[1m]))`, ep...), legend: "{{endpoint}}"})).
 		WithPanel(d.timeseries("p95 latency by endpoint", "", "s", third,
 			query{expr: x.str(x.latencyQuantile(0.95, byEndpoint, ep...)), legend: "{{endpoint}}"})).
 		WithPanel(d.timeseries("Failed requests by endpoint", "", "percentunit", third,
@@ -98,8 +101,8 @@ func loadDashboard(cfg *Config) (*dashboard.DashboardBuilder, error) {
 	// The summary table covers the dashboard's whole time range.
 	r := &exprs{window: rangeSentinel}
 	summary := []query{
-		{expr: r.q(`sum by (endpoint) (increase(headroom_requests_total[1m]))`, ep...)},
-		{expr: r.q(`sum by (endpoint) (rate(headroom_requests_total[1m]))`, ep...)},
+		{expr: r.q(`sum by (endpoint) (increase(`+model.MetricRequests+`[1m]))`, ep...)},
+		{expr: r.q(`sum by (endpoint) (rate(`+model.MetricRequests+`[1m]))`, ep...)},
 		{expr: r.str(r.errorRatio(byEndpoint, ep...))},
 		{expr: r.str(r.latencyQuantile(0.5, byEndpoint, ep...))},
 		{expr: r.str(r.latencyQuantile(0.95, byEndpoint, ep...))},
@@ -136,7 +139,7 @@ func (d *board) stagesAnnotation(ms ...*labels.Matcher) *dashboard.AnnotationQue
 		Datasource(d.ds).
 		Enable(true).
 		IconColor("rgba(0, 211, 255, 1)").
-		Expr(d.x.q(`max by (stage) (headroom_stage_active) > 0`, ms...)).
+		Expr(d.x.q(`max by (stage) (`+model.MetricStageActive+`) > 0`, ms...)).
 		TitleFormat("stage {{stage}}").
 		TagKeys("stage").
 		// Stages can be short: a step of the scrape interval's order

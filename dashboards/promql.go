@@ -3,6 +3,7 @@ package dashboards
 import (
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/model"
 	"slices"
 	"strings"
 	"time"
@@ -282,9 +283,9 @@ func (x *exprs) fail(err error) {
 func (x *exprs) latencyQuantile(q float64, by []string, ms ...*labels.Matcher) parser.Expr {
 	num := &parser.NumberLiteral{Val: q}
 	native := &parser.AggregateExpr{Op: parser.SUM, Grouping: by,
-		Expr: x.tree(`rate(headroom_request_duration_seconds[1m])`, ms...)}
+		Expr: x.tree(`rate(`+model.MetricRequestDuration+`[1m])`, ms...)}
 	classic := &parser.AggregateExpr{Op: parser.SUM, Grouping: append(slices.Clone(by), "le"),
-		Expr: x.tree(`rate(headroom_request_duration_seconds_bucket[1m])`, ms...)}
+		Expr: x.tree(`rate(`+model.MetricRequestDuration+`_bucket[1m])`, ms...)}
 	return union(call("histogram_quantile", num, native), call("histogram_quantile", num, classic))
 }
 
@@ -309,6 +310,6 @@ func sumBy(by []string, e parser.Expr) parser.Expr {
 func (x *exprs) errorRatio(by []string, ms ...*labels.Matcher) parser.Expr {
 	failed := append(slices.Clone(ms), matcher(labels.MatchRegexp, "status", failedStatus))
 	return ratioOrZero(
-		sumBy(by, x.tree(`rate(headroom_requests_total[1m])`, failed...)),
-		func() parser.Expr { return sumBy(by, x.tree(`rate(headroom_requests_total[1m])`, ms...)) })
+		sumBy(by, x.tree(`rate(`+model.MetricRequests+`[1m])`, failed...)),
+		func() parser.Expr { return sumBy(by, x.tree(`rate(`+model.MetricRequests+`[1m])`, ms...)) })
 }

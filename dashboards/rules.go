@@ -184,20 +184,20 @@ func loadRules(x *exprs, w time.Duration) []rulefmt.Rule {
 	record := func(name string, e parser.Expr) {
 		rules = append(rules, rulefmt.Rule{Record: name, Expr: x.str(e)})
 	}
-	record("headroom:requests:rate"+wn, sumBy(withStatus, x.tree(`rate(headroom_requests_total[1m])`)))
+	record("headroom:requests:rate"+wn, sumBy(withStatus, x.tree(`rate(`+model.MetricRequests+`[1m])`)))
 	record("headroom:requests_failed:ratio_rate"+wn, x.errorRatio(loadGrouping))
 	for _, q := range []float64{0.5, 0.9, 0.95, 0.99} {
 		name := fmt.Sprintf("headroom:request_duration_seconds:p%s_%s", strconv.FormatFloat(q*100, 'f', -1, 64), wn)
 		record(name, x.latencyQuantile(q, loadGrouping))
 	}
 	run := []string{"run_id", "scenario"}
-	record("headroom:vus:sum", sumBy(run, x.tree(`headroom_vus`)))
-	record("headroom:target_arrival_rate:sum", sumBy(run, x.tree(`headroom_target_arrival_rate`)))
-	record("headroom:dropped_iterations:rate"+wn, sumBy([]string{"run_id", "scenario", "stage"}, x.tree(`rate(headroom_dropped_iterations_total[1m])`)))
+	record("headroom:vus:sum", sumBy(run, x.tree(model.MetricVUs)))
+	record("headroom:target_arrival_rate:sum", sumBy(run, x.tree(model.MetricTargetArrivalRate)))
+	record("headroom:dropped_iterations:rate"+wn, sumBy([]string{"run_id", "scenario", "stage"}, x.tree(`rate(`+model.MetricDroppedIterations+`[1m])`)))
 	byCheck := []string{"run_id", "scenario", "check"}
 	record("headroom:checks_failed:ratio_rate"+wn, ratioOrZero(
-		sumBy(byCheck, x.tree(`rate(headroom_checks_total[1m])`, matcher(labels.MatchEqual, "result", "fail"))),
-		func() parser.Expr { return sumBy(byCheck, x.tree(`rate(headroom_checks_total[1m])`)) }))
+		sumBy(byCheck, x.tree(`rate(`+model.MetricChecks+`[1m])`, matcher(labels.MatchEqual, "result", "fail"))),
+		func() parser.Expr { return sumBy(byCheck, x.tree(`rate(`+model.MetricChecks+`[1m])`)) }))
 	return rules
 }
 

@@ -36,7 +36,7 @@ func saturationDashboard(cfg *Config) (*dashboard.DashboardBuilder, error) {
 		b.WithVariable(v)
 	}
 	runs := matcher(labels.MatchRegexp, "run_id", "$run_id")
-	b.WithVariable(multiVar(d.queryVar("run_id", "load run", "label_values(headroom_requests_total, run_id)"), ".+").
+	b.WithVariable(multiVar(d.queryVar("run_id", "load run", "label_values("+model.MetricRequests+", run_id)"), ".+").
 		Sort(dashboard.VariableSortAlphabeticalDesc)).
 		Annotation(d.stagesAnnotation(runs))
 

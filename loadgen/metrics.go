@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/headroom-sh/headroom/model"
 	"math"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,11 +58,11 @@ func newMetrics(runID, scenario, shard string, vus, rate func() float64) (*metri
 	m := &metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricRequests,
+			Name: model.MetricRequests,
 			Help: "HTTP requests sent by the load generator, by stage, endpoint, method and status (code or \"error\").",
 		}, []string{"stage", "endpoint", "method", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            MetricRequestDuration,
+			Name:                            model.MetricRequestDuration,
 			Help:                            "HTTP request duration in seconds, measured from the intended start (coordinated-omission free in open-model executors).",
 			Buckets:                         durationBuckets,
 			NativeHistogramBucketFactor:     nativeBucketFactor,
@@ -69,28 +70,28 @@ func newMetrics(runID, scenario, shard string, vus, rate func() float64) (*metri
 			NativeHistogramMinResetDuration: 0,
 		}, []string{"stage", "endpoint", "method"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricDroppedIterations,
+			Name: model.MetricDroppedIterations,
 			Help: "Open-model iterations that could not start because every VU up to maxVUs was busy.",
 		}, []string{"stage"}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricChecks,
+			Name: model.MetricChecks,
 			Help: "Check results by check and result (pass or fail).",
 		}, []string{"check", "result"}),
 		stageActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: MetricStageActive,
+			Name: model.MetricStageActive,
 			Help: "1 while a stage runs, 0 before and after.",
 		}, []string{"stage"}),
 	}
 	cs := []prometheus.Collector{
 		m.requests, m.duration, m.dropped, m.checks, m.stageActive,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricVUs,
+			Name: model.MetricVUs,
 			Help: "Active virtual users.",
 		}, vus),
 	}
 	if rate != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricTargetArrivalRate,
+			Name: model.MetricTargetArrivalRate,
 			Help: "Target arrival rate of open-model executors in iterations per second (this shard's part).",
 		}, rate))
 	}

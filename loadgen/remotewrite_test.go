@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/model"
 	"io"
 	"log/slog"
 	"math"
@@ -46,13 +47,13 @@ func newRWTestMetrics(t *testing.T, runID string) *rwTestMetrics {
 	m := &rwTestMetrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricRequests, Help: "Requests sent.", ConstLabels: constLabels,
+			Name: model.MetricRequests, Help: "Requests sent.", ConstLabels: constLabels,
 		}, []string{"stage", "endpoint", "method", "status"}),
 		vus: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: MetricVUs, Help: "Active VUs.", ConstLabels: constLabels,
+			Name: model.MetricVUs, Help: "Active VUs.", ConstLabels: constLabels,
 		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: MetricRequestDuration, Help: "Request latency.", ConstLabels: constLabels,
+			Name: model.MetricRequestDuration, Help: "Request latency.", ConstLabels: constLabels,
 			Buckets:                        []float64{0.01, 0.05, 0.1, 0.5, 1},
 			NativeHistogramBucketFactor:    1.1,
 			NativeHistogramMaxBucketNumber: 160,

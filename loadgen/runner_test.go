@@ -168,8 +168,8 @@ func TestIterationsThatFindEveryVUBusyAreDropped(t *testing.T) {
 	if got := srv.hits.Load(); got != 3 {
 		t.Errorf("the server saw %d requests, want 3", got)
 	}
-	if got := metricValue(t, r, MetricDroppedIterations, map[string]string{"stage": run.Stages[0].Name}); got != 37 {
-		t.Errorf("%s = %v, want 37", MetricDroppedIterations, got)
+	if got := metricValue(t, r, model.MetricDroppedIterations, map[string]string{"stage": run.Stages[0].Name}); got != 37 {
+		t.Errorf("%s = %v, want 37", model.MetricDroppedIterations, got)
 	}
 }
 
@@ -535,37 +535,37 @@ func TestTheRegistryExposesTheMetricContract(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []string{MetricRequests, MetricRequestDuration, MetricVUs, MetricTargetArrivalRate, MetricDroppedIterations, MetricChecks, MetricStageActive} {
+	for _, n := range []string{model.MetricRequests, model.MetricRequestDuration, model.MetricVUs, model.MetricTargetArrivalRate, model.MetricDroppedIterations, model.MetricChecks, model.MetricStageActive} {
 		if byName[n] == nil {
-			if n == MetricDroppedIterations {
+			if n == model.MetricDroppedIterations {
 				continue // no iteration was dropped, so no series exists yet
 			}
 			t.Errorf("metric %s is missing", n)
 		}
 	}
-	req := byName[MetricRequests].Metric[0]
+	req := byName[model.MetricRequests].Metric[0]
 	want := map[string]string{"stage": "constant-arrival-rate", "endpoint": "GET /orders/{seq}", "method": "GET", "status": "200"}
 	for _, l := range req.Label {
 		if w, ok := want[l.GetName()]; ok && w != l.GetValue() {
-			t.Errorf("%s label %s=%q, want %q", MetricRequests, l.GetName(), l.GetValue(), w)
+			t.Errorf("%s label %s=%q, want %q", model.MetricRequests, l.GetName(), l.GetValue(), w)
 		}
 	}
 	// Shard 1 of 3 runs every third of the 40 iterations.
 	if got := req.GetCounter().GetValue(); got < 12 || got > 14 {
 		t.Errorf("shard 1/3 made %v requests, want about 13", got)
 	}
-	h := byName[MetricRequestDuration].Metric[0].GetHistogram()
+	h := byName[model.MetricRequestDuration].Metric[0].GetHistogram()
 	if len(h.GetBucket()) < 20 {
 		t.Errorf("the duration histogram has %d classic buckets", len(h.GetBucket()))
 	}
 	if h.Schema == nil || len(h.GetPositiveSpan()) == 0 {
 		t.Errorf("the duration histogram has no native buckets (schema %v, spans %v)", h.Schema, h.GetPositiveSpan())
 	}
-	if got := metricValue(t, r, MetricChecks, map[string]string{"result": "pass"}); got < 12 {
-		t.Errorf("%s{result=pass} = %v", MetricChecks, got)
+	if got := metricValue(t, r, model.MetricChecks, map[string]string{"result": "pass"}); got < 12 {
+		t.Errorf("%s{result=pass} = %v", model.MetricChecks, got)
 	}
-	if got := metricValue(t, r, MetricStageActive, nil); got != 0 {
-		t.Errorf("%s = %v after the run, want 0", MetricStageActive, got)
+	if got := metricValue(t, r, model.MetricStageActive, nil); got != 0 {
+		t.Errorf("%s = %v after the run, want 0", model.MetricStageActive, got)
 	}
 }
 
@@ -655,7 +655,7 @@ func TestSinksGetASnapshotEveryIntervalAndAtTheEnd(t *testing.T) {
 	}
 	var total float64
 	for _, f := range sink.last {
-		if f.GetName() == MetricRequests {
+		if f.GetName() == model.MetricRequests {
 			for _, m := range f.Metric {
 				total += m.GetCounter().GetValue()
 			}

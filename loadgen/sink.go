@@ -7,17 +7,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// Metric names of the contract in ARCHITECTURE.md.
-const (
-	MetricRequests          = "headroom_requests_total"
-	MetricRequestDuration   = "headroom_request_duration_seconds"
-	MetricVUs               = "headroom_vus"
-	MetricTargetArrivalRate = "headroom_target_arrival_rate"
-	MetricDroppedIterations = "headroom_dropped_iterations_total"
-	MetricChecks            = "headroom_checks_total"
-	MetricStageActive       = "headroom_stage_active"
-)
-
 // Sink receives snapshots of the runner's metrics. The runner keeps its
 // metrics in a prometheus.Registry and, every flush interval and once more at
 // the end of a run, hands the gathered families with their timestamp to each

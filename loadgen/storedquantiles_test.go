@@ -82,7 +82,7 @@ func TestPercentilesReadFromRealPrometheusAgreeWithTheRunnersHistograms(t *testi
 	}
 	for i, shape := range latencyShapes {
 		st := run.Stages[i]
-		q := fmt.Sprintf(`sum(%s{run_id=%q,stage=%q})`, MetricRequestDuration, run.RunID, st.Name)
+		q := fmt.Sprintf(`sum(%s{run_id=%q,stage=%q})`, model.MetricRequestDuration, run.RunID, st.Name)
 		v, err := prom.Query(context.Background(), q, st.End)
 		if err != nil {
 			t.Fatal(err)

@@ -467,7 +467,7 @@ func realStackRun(t *testing.T, pool, redisDB int) *stackRun {
 	// of every exporter after the run; the store one scrape of the app.
 	end := run.End
 	eventually(t, ingestTimeout, "Prometheus holds the runner's final flush", func() (bool, string) {
-		v, err := scalar(ctx, prom, fmt.Sprintf(`max(timestamp(%s{run_id=%q}))`, loadgen.MetricRequests, run.RunID), time.Now())
+		v, err := scalar(ctx, prom, fmt.Sprintf(`max(timestamp(%s{run_id=%q}))`, model.MetricRequests, run.RunID), time.Now())
 		return err == nil && v >= float64(end.UnixMilli())/1000, fmt.Sprintf("last sample at %v, run end %v, err %v", v, float64(end.UnixMilli())/1000, err)
 	})
 	jobs := fmt.Sprintf(`up{job=~"%s|postgres|redis|node"}`, job)
@@ -683,7 +683,7 @@ func TestTheCollectorSeesBothSides(t *testing.T) {
 	}
 
 	// The runner's series come back from Prometheus and add up to run.json.
-	q := fmt.Sprintf(`sum(%s{run_id=%q})`, loadgen.MetricRequests, run.RunID)
+	q := fmt.Sprintf(`sum(%s{run_id=%q})`, model.MetricRequests, run.RunID)
 	total, err := scalar(ctx, prom, q, run.End.Add(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
