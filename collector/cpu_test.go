@@ -306,7 +306,8 @@ go_sql_unrelated_pool_gauge 1
 	if d.Found() {
 		t.Fatalf("db_pool found through %s", d.Family)
 	}
-	want := []string{"shop_db_connection_wait_seconds_total", "shop_db_connections_in_use", "shop_db_connections_max"}
+	// Ranked: usage, limit, then waiting.
+	want := []string{"shop_db_connections_in_use", "shop_db_connections_max", "shop_db_connection_wait_seconds_total"}
 	if strings.Join(d.Candidates, ",") != strings.Join(want, ",") {
 		t.Errorf("candidates = %q; want %q (the go_ runtime's names are noise)", d.Candidates, want)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
-	"github.com/headroom-sh/headroom/report"
 )
 
 func init() {
@@ -135,7 +134,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		e.log.Info("wrote the report", "path", filepath.Join(f.report, reportHTMLFile))
 	}
 	if f.pushGauges != "" {
-		g := report.GaugeInput{Service: f.service, Analysis: &a, PeakRPS: f.peakRPS, TargetHeadroomRatio: f.targetHeadroom}
+		g := app.GaugeInput{Service: f.service, Analysis: &a, PeakRPS: f.peakRPS, TargetHeadroomRatio: f.targetHeadroom}
 		if err := pushGauges(ctx, e, f.pushGauges, pushHdrs, g); err != nil {
 			return fmt.Errorf("analyze: --push-gauges: %w", err)
 		}
