@@ -331,7 +331,7 @@ func (h *hinter) seen(ctx context.Context) ([]metricInfo, error) {
 	// store, a Prometheus-compatible server without the endpoint) the
 	// names and help-less heuristics decide.
 	var md map[string]Metadata
-	if s, ok := h.d.src.(MetadataSource); ok {
+	if s, ok := h.d.src.(MetadataSource); ok && len(names) > 0 {
 		md, _ = s.Metadata(ctx)
 	}
 	h.metrics = metricInfos(sortedKeys(names), md)
