@@ -10,6 +10,7 @@
 #   bench/realapp.sh                      every experiment
 #   bench/realapp.sh miniflux-pool1       only the named ones:
 #                                         miniflux-pool1 miniflux-pool4 prometheus
+#                                         miniflux-hints (not in "every")
 #
 # The applications:
 #   miniflux    Miniflux (miniflux.app/v2 from the Go module proxy), a feed
@@ -66,13 +67,13 @@ else
 fi
 for e in "${EXPERIMENTS[@]}"; do
 	case $e in
-	miniflux-pool1 | miniflux-pool4 | prometheus) ;;
+	miniflux-pool1 | miniflux-pool4 | prometheus | miniflux-hints) ;;
 	-h | --help | help)
 		sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "bench/realapp.sh: unknown experiment \"$e\": expected any of: ${ALL[*]} (or none for all)" >&2
+		echo "bench/realapp.sh: unknown experiment \"$e\": expected any of: ${ALL[*]} miniflux-hints (or none for all)" >&2
 		exit 2
 		;;
 	esac
@@ -636,6 +637,39 @@ exp_miniflux() {
 	MF_PID=
 }
 
+# exp_miniflux_hints: does headroom tell a new user how to declare
+# Miniflux's pool? Miniflux (pool 4) under a VU ramp, analysed out of the
+# box (no catalog: db_pool is missing, with candidates and a snippet), then
+# with headroom's own snippet as --catalog and --limit-for db_pool=4
+# (Miniflux exports no pool size). Prints the candidates, the snippet and
+# both bottlenecks; no wrk sweep, no A/B (miniflux-pool4 has them).
+exp_miniflux_hints() {
+	local pool=4 name=miniflux-hints
+	prepare_miniflux || return
+	wait_quiet "$name"
+	start_miniflux "$pool" || return
+	curl -s "http://$MF_ADDR/metrics" >"$RESULTS/$name.metrics.txt"
+	headroom_run "$name" "http://$MF_ADDR/v1/entries?limit=20" "$MF_HEADER" "" \
+		"miniflux=http://$MF_ADDR/metrics" "node=$NODE_URL" "postgres=$PGX_URL" || return
+	jq -r '.missing[]? | select(.kind == "db_pool") | .catalog_snippet // empty' \
+		"$RESULTS/$name.analysis.json" >"$RESULTS/$name.snippet.yaml"
+	log "$name: out of the box, db_pool candidates: $(jq -r '[.missing[]? | select(.kind == "db_pool") | .candidates[]?] | join(", ")' "$RESULTS/$name.analysis.json")"
+	log "$name: bottleneck out of the box: $(jq -r '"\(.bottleneck.resource // "-")/\(.bottleneck.family // "-") (\(.bottleneck.confidence // "-"))"' "$RESULTS/$name.analysis.json")"
+	if [ ! -s "$RESULTS/$name.snippet.yaml" ]; then
+		fail "$name: the analysis offered no catalog snippet for db_pool"
+		return
+	fi
+	sed 's/^/    /' "$RESULTS/$name.snippet.yaml" >&2
+	local a=(analyze --run "$RESULTS/$name.run.json" --slo-p95 "$SLO_P95" --catalog "$RESULTS/$name.snippet.yaml" --limit-for "db_pool=$pool")
+	"$TMP/headroom" "${a[@]}" >"$RESULTS/$name.catalog.txt" 2>&1 || fail "headroom analyze --catalog (snippet) of $name failed"
+	"$TMP/headroom" "${a[@]}" --format json >"$RESULTS/$name.catalog.json" 2>"$RESULTS/$name.catalog.err" ||
+		fail "headroom analyze --catalog (snippet) --format json of $name failed"
+	log "$name: with the snippet: db_pool $(jq -r '[.resources[]? | select(.kind == "db_pool") | "\(.family // "-") limit \(.limit // "-")"] | join(", ")' "$RESULTS/$name.catalog.json"); bottleneck $(jq -r '"\(.bottleneck.resource // "-")/\(.bottleneck.family // "-") (\(.bottleneck.confidence // "-"))"' "$RESULTS/$name.catalog.json")"
+	add_rows "Miniflux pool $pool (hints)" "-" "-" "-" "?" "not measured here (see miniflux-pool4)" "$name"
+	stop_pid "$MF_PID"
+	MF_PID=
+}
+
 # ---------------------------------------------------------------- prometheus
 
 PR_PID='' PR_ADDR='' PR_QUERY=''
@@ -715,6 +749,7 @@ for e in "${EXPERIMENTS[@]}"; do
 	miniflux-pool1) exp_miniflux 1 ;;
 	miniflux-pool4) exp_miniflux 4 ;;
 	prometheus) exp_prometheus ;;
+	miniflux-hints) exp_miniflux_hints ;;
 	esac
 done
 

@@ -548,7 +548,19 @@ func (l *scrapeLoop) appendBody(a *sampleAppender, body []byte, contentType stri
 			return scraped, seriesAdded, fmt.Errorf("could not parse the %s exposition after %d samples: %s", format, scraped, withoutQuotes(err))
 		}
 		switch et {
-		case textparse.EntryType, textparse.EntryHelp, textparse.EntryUnit, textparse.EntryComment:
+		case textparse.EntryType:
+			name, typ := p.Type()
+			l.store.meta.setType(string(name), typ)
+			continue
+		case textparse.EntryHelp:
+			name, help := p.Help()
+			l.store.meta.setHelp(string(name), string(help))
+			continue
+		case textparse.EntryUnit:
+			name, unit := p.Unit()
+			l.store.meta.setUnit(string(name), string(unit))
+			continue
+		case textparse.EntryComment:
 			continue
 		}
 		scraped++

@@ -140,6 +140,9 @@ type Store struct {
 	mu       sync.RWMutex
 	closed   bool
 	scrapers map[*Scraper]struct{}
+
+	// meta is the metadata (# TYPE, # HELP) of what was scraped or written.
+	meta metadataSet
 }
 
 // OpenStore opens the store in cfg.Dir, creating it unless cfg.ReadOnly.
@@ -184,6 +187,11 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		db.DisableCompactions()
 	}
 	s.db = db
+	// Without its metadata a store still answers every query: the
+	// analysis only loses the metric types it uses to make suggestions.
+	if err := s.meta.load(cfg.Dir); err != nil {
+		cfg.Logger.Warn("Metric metadata not read", "err", err)
+	}
 	s.engine = promql.NewEngine(promql.EngineOpts{
 		Logger:               cfg.Logger.With("component", "promql"),
 		MaxSamples:           queryMaxSamples,
@@ -230,6 +238,7 @@ func (s *Store) Write(ctx context.Context, ts time.Time, families []*dto.MetricF
 	}
 	defer release()
 
+	s.meta.addFamilies(families)
 	c := familyConverter{defaultT: timestamp.FromTime(ts)}
 	c.app = s.db.AppenderV2(ctx)
 	for _, mf := range families {
@@ -444,6 +453,9 @@ func (s *Store) close() error {
 	var errs []error
 	if !s.cfg.ReadOnly {
 		if err := s.flushHead(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.meta.save(s.cfg.Dir); err != nil {
 			errs = append(errs, err)
 		}
 	}

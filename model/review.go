@@ -346,27 +346,49 @@ type GaugeValue struct {
 	Value  float64           `json:"value"`
 }
 
-// Help texts of the gauges a review publishes.
+// Help texts of the service gauges.
 const (
-	helpReviewCapacity       = "Estimated capacity of the service in requests/s from its last capacity review: the traffic at which the first limit (the latency SLO or a resource's saturation) is reached."
-	helpReviewPeak           = "Observed peak traffic of the service in requests/s (the 99th percentile of the review window)."
-	helpReviewTarget         = "Traffic the service must carry in requests/s, e.g. the expected peak of the next season."
-	helpReviewHeadroom       = "Spare capacity over the observed peak: capacity / peak - 1 (0.25 means 25% spare; below 0 the peak exceeds the capacity)."
-	helpReviewTargetHeadroom = "Spare capacity over the peak the team wants (0.20 means 20%)."
-	helpReviewBottleneck     = "The resource the last capacity review named as the bottleneck (a catalog kind such as db_pool, or unknown or none); always 1."
-	helpReviewLast           = "Unix time in seconds of the service's last capacity review."
+	helpGaugeCapacity       = "Estimated capacity of the service in requests/s from its last capacity review: the traffic at which the first limit is reached (a production review's SLO crossing or resource saturation, a plan's production capacity, or a load test's breaking point; the highest load tested when nothing broke, a lower bound). Absent when unknown."
+	helpGaugePeak           = "Observed peak traffic of the service in requests/s. Absent when unknown."
+	helpGaugeTarget         = "Traffic the service must carry in requests/s, e.g. the expected peak of the next season."
+	helpGaugeHeadroom       = "Spare capacity over the observed peak: capacity / peak - 1 (0.25 means 25% spare; below 0 the peak exceeds the capacity). Absent when the capacity or the peak is unknown."
+	helpGaugeTargetHeadroom = "Spare capacity over the peak the team wants (0.20 means 20%)."
+	helpGaugeBottleneck     = "The resource the last capacity review named as the bottleneck (a catalog kind such as db_pool, or unknown or none); always 1."
+	helpGaugeLast           = "Unix time in seconds of the service's last capacity review."
 )
 
-// GaugeValues returns the service gauges of a review, sorted by name then
-// labels, ready for a /metrics endpoint or a promtool test. A capacity of 0
-// (not estimated) leaves out headroom_capacity_rps and
-// headroom_headroom_ratio, so that an unknown capacity never reads as no
-// headroom; a peak of 0 leaves out headroom_peak_rps and the ratio, and a
-// target of 0 headroom_target_rps. headroom_target_headroom_ratio,
+// ServiceGauges are the numbers behind one service's gauges, whatever
+// review they came from: a production review, an analysis or a plan. A
+// value of 0 (or NaN) is unknown.
+type ServiceGauges struct {
+	Service             string
+	CapacityRPS         float64
+	PeakRPS             float64
+	TargetRPS           float64
+	TargetHeadroomRatio float64
+	Bottleneck          string
+	At                  time.Time
+}
+
+// HeadroomRatio is CapacityRPS / PeakRPS − 1, and false when either is
+// unknown.
+func (g ServiceGauges) HeadroomRatio() (float64, bool) {
+	if !(g.CapacityRPS > 0) || !(g.PeakRPS > 0) || math.IsInf(g.CapacityRPS, 0) || math.IsInf(g.PeakRPS, 0) {
+		return 0, false
+	}
+	return g.CapacityRPS/g.PeakRPS - 1, true
+}
+
+// Values returns the gauges' samples, sorted by name, ready for a /metrics
+// endpoint, remote write or a promtool test. An unknown capacity leaves out
+// headroom_capacity_rps and headroom_headroom_ratio, so that it never reads
+// as no headroom (HeadroomBelowTarget cannot fire on it); an unknown peak
+// leaves out headroom_peak_rps and the ratio, and an unknown target
+// headroom_target_rps. headroom_target_headroom_ratio (default 0.20),
 // headroom_bottleneck_info and (when At is set) the review timestamp are
 // always there.
-func (r Review) GaugeValues() []GaugeValue {
-	svc := map[string]string{"service": r.Service}
+func (g ServiceGauges) Values() []GaugeValue {
+	svc := map[string]string{"service": g.Service}
 	var out []GaugeValue
 	add := func(name, help string, v float64, labels map[string]string) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -374,31 +396,42 @@ func (r Review) GaugeValues() []GaugeValue {
 		}
 		out = append(out, GaugeValue{Name: name, Help: help, Labels: labels, Value: v})
 	}
-	if r.CapacityRPS > 0 {
-		add(GaugeCapacityRPS, helpReviewCapacity, r.CapacityRPS, svc)
+	if g.CapacityRPS > 0 {
+		add(GaugeCapacityRPS, helpGaugeCapacity, g.CapacityRPS, svc)
 	}
-	if r.PeakRPS > 0 {
-		add(GaugePeakRPS, helpReviewPeak, r.PeakRPS, svc)
-		if r.CapacityRPS > 0 {
-			add(GaugeHeadroomRatio, helpReviewHeadroom, r.HeadroomRatio, svc)
-		}
+	if g.PeakRPS > 0 {
+		add(GaugePeakRPS, helpGaugePeak, g.PeakRPS, svc)
 	}
-	if r.TargetRPS > 0 {
-		add(GaugeTargetRPS, helpReviewTarget, r.TargetRPS, svc)
+	if r, ok := g.HeadroomRatio(); ok {
+		add(GaugeHeadroomRatio, helpGaugeHeadroom, r, svc)
 	}
-	target := r.TargetHeadroomRatio
-	if target == 0 {
+	if g.TargetRPS > 0 {
+		add(GaugeTargetRPS, helpGaugeTarget, g.TargetRPS, svc)
+	}
+	target := g.TargetHeadroomRatio
+	if !(target > 0) {
 		target = DefaultTargetHeadroomRatio
 	}
-	add(GaugeTargetHeadroomRatio, helpReviewTargetHeadroom, target, svc)
-	bn := r.Bottleneck
+	add(GaugeTargetHeadroomRatio, helpGaugeTargetHeadroom, target, svc)
+	bn := g.Bottleneck
 	if bn == "" {
 		bn = BottleneckUnknown
 	}
-	add(GaugeBottleneckInfo, helpReviewBottleneck, 1, map[string]string{"resource": bn, "service": r.Service})
-	if !r.At.IsZero() {
-		add(GaugeLastReview, helpReviewLast, float64(r.At.UnixNano())/1e9, svc)
+	add(GaugeBottleneckInfo, helpGaugeBottleneck, 1, map[string]string{"resource": bn, "service": g.Service})
+	if !g.At.IsZero() {
+		add(GaugeLastReview, helpGaugeLast, float64(g.At.UnixNano())/1e9, svc)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// Gauges are a review's service gauges.
+func (r Review) Gauges() ServiceGauges {
+	return ServiceGauges{
+		Service: r.Service, CapacityRPS: r.CapacityRPS, PeakRPS: r.PeakRPS, TargetRPS: r.TargetRPS,
+		TargetHeadroomRatio: r.TargetHeadroomRatio, Bottleneck: r.Bottleneck, At: r.At,
+	}
+}
+
+// GaugeValues returns the service gauges of a review (ServiceGauges.Values).
+func (r Review) GaugeValues() []GaugeValue { return r.Gauges().Values() }

@@ -218,7 +218,7 @@ func TestReportRendersInABrowser(t *testing.T) {
 		small, err := chromedp.Run(bctx, chromedp.Action[[]byte](func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
 			r, err := cdp.Call(ctx, tg, cdppage.CaptureScreenshot, cdppage.CaptureScreenshotParams{
 				Clip:                  &cdppage.Viewport{Width: screenshotWidth, Height: bottom, Scale: 0.5},
-				CaptureBeyondViewport: ptr(true),
+				CaptureBeyondViewport: func() *bool { b := true; return &b }(),
 			})
 			return r.Data, err
 		}))

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -11,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
-	"github.com/headroom-sh/headroom/report"
 )
 
 // metrics are the service's own metrics and the service gauges of the
@@ -25,11 +24,11 @@ type metrics struct {
 	runsTotal      *prometheus.CounterVec
 
 	mu     sync.Mutex
-	gauges map[string]report.GaugeValues
+	gauges map[string]model.ServiceGauges
 }
 
 func newMetrics(s *Server) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(), gauges: map[string]report.GaugeValues{}}
+	m := &metrics{reg: prometheus.NewRegistry(), gauges: map[string]model.ServiceGauges{}}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "headroom_server_http_requests_total",
@@ -90,26 +89,10 @@ func methodLabel(method string) string {
 
 // setReview publishes a service's gauges from its latest review.
 func (m *metrics) setReview(service string, r *model.Review) {
-	v := report.GaugeValues{
-		Service:             service,
-		CapacityRPS:         r.CapacityRPS,
-		PeakRPS:             r.PeakRPS,
-		HasPeak:             r.PeakRPS > 0,
-		TargetRPS:           r.TargetRPS,
-		HasTarget:           r.TargetRPS > 0,
-		HeadroomRatio:       r.HeadroomRatio,
-		TargetHeadroomRatio: r.TargetHeadroomRatio,
-		Bottleneck:          r.Bottleneck,
-		ReviewedAt:          r.At,
-	}
-	if v.TargetHeadroomRatio == 0 {
-		v.TargetHeadroomRatio = model.DefaultTargetHeadroomRatio
-	}
-	if v.Bottleneck == "" {
-		v.Bottleneck = model.BottleneckUnknown
-	}
+	g := r.Gauges()
+	g.Service = service
 	m.mu.Lock()
-	m.gauges[service] = v
+	m.gauges[service] = g
 	m.mu.Unlock()
 }
 
@@ -123,33 +106,15 @@ func (m *metrics) dropReview(service string) {
 	m.reviewFailures.DeletePartialMatch(prometheus.Labels{"service": service})
 }
 
-// gaugeFamilies merges every service's gauges into one family per name.
+// gaugeFamilies encodes every service's gauges, one family per name.
 func (m *metrics) gaugeFamilies() ([]*dto.MetricFamily, error) {
 	m.mu.Lock()
-	services := make([]string, 0, len(m.gauges))
-	for s := range m.gauges {
-		services = append(services, s)
-	}
-	sort.Strings(services)
-	byName := map[string]*dto.MetricFamily{}
-	var names []string
-	for _, svc := range services {
-		for _, f := range m.gauges[svc].Families() {
-			if have, ok := byName[f.GetName()]; ok {
-				have.Metric = append(have.Metric, f.Metric...)
-				continue
-			}
-			byName[f.GetName()] = f
-			names = append(names, f.GetName())
-		}
+	all := make([]model.ServiceGauges, 0, len(m.gauges))
+	for _, g := range m.gauges {
+		all = append(all, g)
 	}
 	m.mu.Unlock()
-	sort.Strings(names)
-	out := make([]*dto.MetricFamily, 0, len(names))
-	for _, n := range names {
-		out = append(out, byName[n])
-	}
-	return out, nil
+	return app.GaugeFamilies(all...), nil
 }
 
 func (m *metrics) gatherer() prometheus.Gatherer {

@@ -1,12 +1,16 @@
 package server
 
 import (
+	"context"
 	"math/rand"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/headroom-sh/headroom/model"
 )
 
 // TestServiceMetricLabelsAreBounded: requests with made-up methods and
@@ -118,5 +122,39 @@ func TestDeletedReviewLeavesNoSeries(t *testing.T) {
 		if strings.Contains(string(body), `service="`+svc+`"`) {
 			t.Errorf("/metrics still has series of the deleted review %q", svc)
 		}
+	}
+}
+
+// TestAnUnknownCapacityExportsNoCapacityOrRatio: a review that found no
+// limit publishes the peak and the target but no capacity and no headroom
+// ratio, which would read 0 and -100% and fire HeadroomBelowTarget on
+// nothing; a review that found one publishes both.
+func TestAnUnknownCapacityExportsNoCapacityOrRatio(t *testing.T) {
+	capacity := map[string]float64{"unknown": 0, "known": 300}
+	ts := newTestServer(t, "", func(c *Config) {
+		c.ReviewFunc = func(_ context.Context, spec model.ReviewSpec, end time.Time) (model.Review, error) {
+			cp := capacity[spec.Service]
+			r := model.Review{Service: spec.Service, At: end, PeakRPS: 200, CapacityRPS: cp, TargetHeadroomRatio: 0.2, Bottleneck: model.BottleneckUnknown}
+			if cp > 0 {
+				r.HeadroomRatio = cp/r.PeakRPS - 1
+			}
+			return r, nil
+		}
+	})
+	for svc := range capacity {
+		ts.mustDo(t, "PUT", "/api/v1/reviews/"+svc, adminToken, reviewSpec("0 6 * * *"), 200, nil)
+		ts.mustDo(t, "POST", "/api/v1/reviews/"+svc+"/run", adminToken, nil, 201, nil)
+	}
+	_, body := ts.do(t, "GET", "/metrics", "", nil)
+	for _, absent := range []string{`headroom_capacity_rps{service="unknown"}`, `headroom_headroom_ratio{service="unknown"}`} {
+		if strings.Contains(string(body), absent) {
+			t.Errorf("/metrics has %s for a review that found no capacity", absent)
+		}
+	}
+	if got := metricValue(t, ts, `headroom_peak_rps{service="unknown"}`); got != 200 {
+		t.Errorf("peak of unknown = %v, want 200", got)
+	}
+	if got := metricValue(t, ts, `headroom_headroom_ratio{service="known"}`); got != 0.5 {
+		t.Errorf("headroom ratio of known = %v, want 0.5", got)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/loadgen"
@@ -155,19 +154,19 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if f.pushGauges == "" && f.gaugesFile == "" {
 		return nil
 	}
-	g := report.GaugeInput{
+	g := app.GaugeInput{
 		Service: f.service, Analysis: in.Analysis, Plan: in.Plan,
 		PeakRPS: f.peakRPS, TargetRPS: f.targetRPS, TargetHeadroomRatio: f.targetHeadroom,
 	}
-	v, err := g.Values()
+	v, source, err := app.AnalysisGauges(g)
 	if err != nil {
-		if errors.Is(err, report.ErrGaugeInput) && strings.TrimSpace(f.service) == "" {
+		if errors.Is(err, app.ErrGaugeInput) && strings.TrimSpace(f.service) == "" {
 			return fmt.Errorf("report: the gauges need --service NAME (or a --plan with a service): %w", err)
 		}
 		return fmt.Errorf("report: %w", err)
 	}
 	if f.gaugesFile != "" {
-		if err := writeGaugesFile(f.gaugesFile, v.Families()); err != nil {
+		if err := writeGaugesFile(f.gaugesFile, app.GaugeFamilies(v)); err != nil {
 			return fmt.Errorf("report: --gauges-file: %w", err)
 		}
 		fmt.Fprintf(e.stdout, "Wrote the gauges of %s to %s.\n", v.Service, f.gaugesFile)
@@ -180,17 +179,27 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		if err := pushGauges(ctx, e, f.pushGauges, hdrs, g); err != nil {
 			return fmt.Errorf("report: --push-gauges: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "Pushed the gauges of %s to %s: capacity %.1f RPS (%s)%s.\n", v.Service, f.pushGauges, v.CapacityRPS,
-			strings.ReplaceAll(v.CapacitySource, "_", " "), headroomPhrase(v))
+		fmt.Fprintf(e.stdout, "Pushed the gauges of %s to %s: %s%s.\n", v.Service, f.pushGauges, capacityPhrase(v, source), headroomPhrase(v))
 	}
 	return nil
 }
 
-func headroomPhrase(v report.GaugeValues) string {
-	if !v.HasPeak {
-		return ", peak unknown so no headroom ratio"
+func capacityPhrase(v model.ServiceGauges, source string) string {
+	if !(v.CapacityRPS > 0) {
+		return "capacity unknown (no capacity gauge)"
 	}
-	return fmt.Sprintf(", headroom %+.1f%% over the %.1f RPS peak", 100*v.HeadroomRatio, v.PeakRPS)
+	return fmt.Sprintf("capacity %.1f RPS (%s)", v.CapacityRPS, strings.ReplaceAll(source, "_", " "))
+}
+
+func headroomPhrase(v model.ServiceGauges) string {
+	r, ok := v.HeadroomRatio()
+	switch {
+	case !(v.PeakRPS > 0):
+		return ", peak unknown so no headroom ratio"
+	case !ok:
+		return ", capacity unknown so no headroom ratio"
+	}
+	return fmt.Sprintf(", headroom %+.1f%% over the %.1f RPS peak", 100*r, v.PeakRPS)
 }
 
 // writeReport writes report.md, report.json and report.html to dir,
@@ -231,33 +240,23 @@ func writeReport(dir string, in model.ReportInput) error {
 // one sample: Prometheus shows it for its lookback (5 minutes by default),
 // so alerts that need the gauges all the time need a push on a schedule,
 // headroom serve, or the textfile collector (--gauges-file).
-func pushGauges(ctx context.Context, e *env, url string, headers map[string]string, in report.GaugeInput) error {
-	fams, err := report.Gauges(in)
+func pushGauges(ctx context.Context, e *env, url string, headers map[string]string, in app.GaugeInput) error {
+	g, _, err := app.AnalysisGauges(in)
 	if err != nil {
 		return err
 	}
-	rw, err := loadgen.NewRemoteWriter(loadgen.RemoteWriteConfig{
-		URL:         url,
-		Headers:     headers,
-		BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"),
-		Logger:      e.log,
-	})
-	if err != nil {
-		return err
-	}
-	return rw.Write(ctx, time.Now(), fams)
+	rw := loadgen.RemoteWriteConfig{URL: url, Headers: headers, BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"), Logger: e.log}
+	return app.PushGauges(ctx, rw, time.Now(), app.GaugeFamilies(g))
 }
 
 // writeGaugesFile writes families in the Prometheus text format, atomically
 // (the textfile collector must never read half a file).
 func writeGaugesFile(path string, fams []*dto.MetricFamily) error {
-	var b bytes.Buffer
-	for _, mf := range fams {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			return fmt.Errorf("could not encode %s: %w", mf.GetName(), err)
-		}
+	b, err := app.GaugesText(fams)
+	if err != nil {
+		return err
 	}
-	return writeReportFile(path, b.Bytes())
+	return writeReportFile(path, b)
 }
 
 // writeReportFile writes data to a temporary file next to path and renames

@@ -313,22 +313,22 @@ func TestReportPushesTheGaugesOverRemoteWrite(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{report.GaugeBottleneckInfo, report.GaugeCapacityRPS, report.GaugeHeadroomRatio, report.GaugeLastReview, report.GaugePeakRPS, report.GaugeTargetHeadroomRatio, report.GaugeTargetRPS}
+	want := []string{model.GaugeBottleneckInfo, model.GaugeCapacityRPS, model.GaugeHeadroomRatio, model.GaugeLastReview, model.GaugePeakRPS, model.GaugeTargetHeadroomRatio, model.GaugeTargetRPS}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("pushed %v, want %v", names, want)
 	}
 	// Without a plan the capacity is the breaking point: ~499 RPS.
-	capRPS := byName[report.GaugeCapacityRPS].value
+	capRPS := byName[model.GaugeCapacityRPS].value
 	if math.Abs(capRPS-499.5) > 1 {
 		t.Errorf("capacity = %v, want the breaking point's 499.5 RPS", capRPS)
 	}
-	if h := byName[report.GaugeHeadroomRatio].value; math.Abs(h-(capRPS/400-1)) > 1e-9 {
+	if h := byName[model.GaugeHeadroomRatio].value; math.Abs(h-(capRPS/400-1)) > 1e-9 {
 		t.Errorf("headroom ratio = %v, want capacity / peak − 1 = %v", h, capRPS/400-1)
 	}
-	if v := byName[report.GaugeTargetHeadroomRatio].value; v != model.DefaultTargetHeadroomRatio {
+	if v := byName[model.GaugeTargetHeadroomRatio].value; v != model.DefaultTargetHeadroomRatio {
 		t.Errorf("target headroom = %v, want the default 0.2", v)
 	}
-	if r := byName[report.GaugeBottleneckInfo].labels["resource"]; r != model.KindDBPool {
+	if r := byName[model.GaugeBottleneckInfo].labels["resource"]; r != model.KindDBPool {
 		t.Errorf("bottleneck resource = %q, want db_pool", r)
 	}
 }

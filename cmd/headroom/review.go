@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	pmodel "github.com/prometheus/common/model"
 
 	"github.com/headroom-sh/headroom/analyzer"
@@ -164,7 +162,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	default:
 		writeReview(e.stdout, &rv, func(s string) string { return s + ":" }, "Capacity review of "+rv.Service)
 	}
-	fams := reviewGaugeFamilies(rv)
+	fams := app.GaugeFamilies(rv.Gauges())
 	if f.gaugesFile != "" {
 		if err := writeGaugesFile(f.gaugesFile, fams); err != nil {
 			return fmt.Errorf("review: --gauges-file: %w", err)
@@ -172,13 +170,8 @@ func runReview(ctx context.Context, e *env, args []string) error {
 		e.log.Info("wrote the gauges", "path", f.gaugesFile)
 	}
 	if f.pushGauges != "" {
-		rw, err := loadgen.NewRemoteWriter(loadgen.RemoteWriteConfig{
-			URL: f.pushGauges, Headers: rwHeaders, BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"), Logger: e.log,
-		})
-		if err != nil {
-			return fmt.Errorf("review: --push-gauges: %w", err)
-		}
-		if err := rw.Write(ctx, time.Now(), fams); err != nil {
+		rw := loadgen.RemoteWriteConfig{URL: f.pushGauges, Headers: rwHeaders, BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"), Logger: e.log}
+		if err := app.PushGauges(ctx, rw, time.Now(), fams); err != nil {
 			return fmt.Errorf("review: --push-gauges: %w", err)
 		}
 		e.log.Info("pushed the gauges", "url", f.pushGauges)
@@ -290,39 +283,6 @@ func reviewSource(e *env, f *reviewFlags) (*collector.Prometheus, error) {
 	}
 	return p, nil
 }
-
-// reviewGaugeFamilies turns a review's gauge values into metric families,
-// for remote write and the text format.
-func reviewGaugeFamilies(rv model.Review) []*dto.MetricFamily {
-	byName := map[string]*dto.MetricFamily{}
-	var names []string
-	for _, g := range rv.GaugeValues() {
-		mf, ok := byName[g.Name]
-		if !ok {
-			mf = &dto.MetricFamily{Name: ptrTo(g.Name), Help: ptrTo(g.Help), Type: dto.MetricType_GAUGE.Enum()}
-			byName[g.Name] = mf
-			names = append(names, g.Name)
-		}
-		keys := make([]string, 0, len(g.Labels))
-		for k := range g.Labels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		m := &dto.Metric{Gauge: &dto.Gauge{Value: ptrTo(g.Value)}}
-		for _, k := range keys {
-			m.Label = append(m.Label, &dto.LabelPair{Name: ptrTo(k), Value: ptrTo(g.Labels[k])})
-		}
-		mf.Metric = append(mf.Metric, m)
-	}
-	sort.Strings(names)
-	out := make([]*dto.MetricFamily, 0, len(names))
-	for _, n := range names {
-		out = append(out, byName[n])
-	}
-	return out
-}
-
-func ptrTo[T any](v T) *T { return &v }
 
 // writeReview prints a review for people: the verdict, the limits found,
 // the resources, and what lowered the confidence.

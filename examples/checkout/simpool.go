@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/headroom-sh/headroom/examples/internal/serving"
 )
 
 // errSimPoolTimeout is returned when a simulated Redis acquire waits longer
@@ -196,7 +198,7 @@ func (p *simPool) hold(ctx context.Context, d time.Duration, fn func() error) er
 		return err
 	}
 	defer p.release()
-	if err := sleepCtx(ctx, d); err != nil {
+	if err := serving.Sleep(ctx, d); err != nil {
 		return err
 	}
 	if fn == nil {
@@ -216,19 +218,4 @@ func (p *simPool) stats() simPoolStats {
 	s.Total = p.acquired + p.idle
 	s.Waiting = p.waiters.Len()
 	return s
-}
-
-// sleepCtx waits for d or until ctx ends, whichever is first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

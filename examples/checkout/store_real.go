@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/headroom-sh/headroom/examples/internal/poolmetrics"
 )
 
 // Redis keys and hash fields.
@@ -277,9 +279,9 @@ func (s *realStore) Ping(ctx context.Context) error {
 
 func (s *realStore) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		newDBPoolCollector(func() dbPoolStats {
+		poolmetrics.NewPgxPool(func() poolmetrics.PgxStats {
 			st := s.pool.Stat()
-			return dbPoolStats{
+			return poolmetrics.PgxStats{
 				Acquired:                int64(st.AcquiredConns()),
 				Idle:                    int64(st.IdleConns()),
 				Total:                   int64(st.TotalConns()),
@@ -295,19 +297,8 @@ func (s *realStore) Collectors() []prometheus.Collector {
 				MaxIdleDestroyCount:     st.MaxIdleDestroyCount(),
 			}
 		}),
-		newRedisPoolCollector(func() redisPoolStats {
-			st := s.rdb.PoolStats()
-			return redisPoolStats{
-				Hits:         int64(st.Hits),
-				Misses:       int64(st.Misses),
-				Timeouts:     int64(st.Timeouts),
-				WaitCount:    int64(st.WaitCount),
-				WaitDuration: time.Duration(st.WaitDurationNs),
-				Total:        int64(st.TotalConns),
-				Idle:         int64(st.IdleConns),
-				Stale:        int64(st.StaleConns),
-				Max:          int64(s.redisMax),
-			}
+		poolmetrics.NewRedisPool(func() poolmetrics.RedisStats {
+			return poolmetrics.RedisStatsOf(s.rdb.PoolStats(), s.redisMax)
 		}),
 	}
 }

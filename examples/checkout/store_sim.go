@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/headroom-sh/headroom/examples/internal/poolmetrics"
 )
 
 // redisPoolTimeout is how long a Redis command waits for a pool
@@ -224,8 +226,8 @@ func (s *simStore) Ping(context.Context) error { return nil }
 
 func (s *simStore) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		newDBPoolCollector(simDBStats(s.db)),
-		newRedisPoolCollector(simRedisStats(s.redis)),
+		poolmetrics.NewPgxPool(simDBStats(s.db)),
+		poolmetrics.NewRedisPool(simRedisStats(s.redis)),
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/headroom-sh/headroom/examples/internal/serving"
 )
 
 // cpuPeriod is the CFS period of the cpu target's quota, as the kernel's
@@ -121,7 +123,7 @@ func (w *cpuWorkers) take(ctx context.Context, d time.Duration) error {
 		}
 		wait := cpuPeriod - now.Sub(w.periodStart)
 		w.mu.Unlock()
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := serving.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -100,59 +99,6 @@ func redisMainThreadCPU(ctx context.Context, rdb *redis.Client) (time.Duration, 
 func (w *redisWork) run(ctx context.Context, d time.Duration) error {
 	n := max(1, int(d/w.perIteration))
 	return spinScript.Run(ctx, w.rdb, nil, n).Err()
-}
-
-// redisPoolCollector exports the go-redis client pool as go_redis_pool_*.
-type redisPoolCollector struct {
-	rdb *redis.Client
-	max int
-
-	hits, misses, timeouts, waitCount, waitDuration, total, idle, stale, maxConns *prometheus.Desc
-}
-
-func newRedisPoolCollector(rdb *redis.Client, maxConns int) *redisPoolCollector {
-	d := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc("go_redis_pool_"+name, help, nil, nil)
-	}
-	return &redisPoolCollector{
-		rdb: rdb, max: maxConns,
-		hits:         d("hits_total", "Number of times a free connection was found in the pool."),
-		misses:       d("misses_total", "Number of times a free connection was not found in the pool."),
-		timeouts:     d("timeouts_total", "Number of times a wait for a connection timed out."),
-		waitCount:    d("wait_count_total", "Number of times a caller waited for a connection."),
-		waitDuration: d("wait_duration_seconds_total", "Cumulative time callers waited for a connection, in seconds."),
-		total:        d("total_conns", "Number of connections in the pool."),
-		idle:         d("idle_conns", "Number of idle connections in the pool."),
-		stale:        d("stale_conns_total", "Number of stale connections removed from the pool."),
-		maxConns:     d("max_conns", "Maximum number of connections in the pool (the configured pool size)."),
-	}
-}
-
-// Describe implements prometheus.Collector.
-func (c *redisPoolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.hits, c.misses, c.timeouts, c.waitCount, c.waitDuration, c.total, c.idle, c.stale, c.maxConns} {
-		ch <- d
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (c *redisPoolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.rdb.PoolStats()
-	gauge := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
-	}
-	counter := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
-	}
-	counter(c.hits, float64(s.Hits))
-	counter(c.misses, float64(s.Misses))
-	counter(c.timeouts, float64(s.Timeouts))
-	counter(c.waitCount, float64(s.WaitCount))
-	counter(c.waitDuration, time.Duration(s.WaitDurationNs).Seconds())
-	gauge(c.total, float64(s.TotalConns))
-	gauge(c.idle, float64(s.IdleConns))
-	counter(c.stale, float64(s.StaleConns))
-	gauge(c.maxConns, float64(c.max))
 }
 
 // Binaries the redis shape runs (Debian's packages redis-server and

@@ -20,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/headroom-sh/headroom/examples/internal/poolmetrics"
+	"github.com/headroom-sh/headroom/examples/internal/serving"
 )
 
 // The shapes.
@@ -252,7 +255,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.db = sql.OpenDB(s.sim)
 		s.db.SetMaxOpenConns(maxOpen)
 		s.db.SetMaxIdleConns(max(maxOpen, 2))
-		if err := s.reg.Register(newSQLStatsCollector("shapes", s.db)); err != nil {
+		if err := s.reg.Register(poolmetrics.NewSQLStats("shapes", s.db)); err != nil {
 			return nil, err
 		}
 		if cfg.Shape == Shed {
@@ -277,7 +280,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.redis = rw
-		if err := s.reg.Register(newRedisPoolCollector(s.rdb, cfg.RedisPool)); err != nil {
+		if err := s.reg.Register(poolmetrics.NewRedisPool(func() poolmetrics.RedisStats { return poolmetrics.RedisStatsOf(s.rdb.PoolStats(), cfg.RedisPool) })); err != nil {
 			s.rdb.Close()
 			return nil, err
 		}
@@ -297,13 +300,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inFlight.Inc()
 		defer inFlight.Dec()
-		rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		rw := serving.NewStatusWriter(w)
 		s.mux.ServeHTTP(rw, r)
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
-		requests.WithLabelValues(r.Method, route, strconv.Itoa(rw.code)).Inc()
+		requests.WithLabelValues(r.Method, route, strconv.Itoa(rw.Code)).Inc()
 	})
 	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
@@ -474,43 +477,11 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 
 // handleSide serves the flow's endpoints that use no shared resource.
 func (s *Server) handleSide(w http.ResponseWriter, r *http.Request) {
-	if err := sleepCtx(r.Context(), s.jitter(flowSideWork)); err != nil {
+	if err := serving.Sleep(r.Context(), s.jitter(flowSideWork)); err != nil {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
-}
-
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// statusWriter remembers the status code written.
-type statusWriter struct {
-	http.ResponseWriter
-	code        int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.code = code
-		w.wroteHeader = true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
 }
 
 // rateMeter counts requests over the last second in ten 100 ms buckets.

@@ -8,30 +8,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/headroom-sh/headroom/examples/checkout"
+	"github.com/headroom-sh/headroom/examples/internal/serving"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "checkout:", err)
-		os.Exit(1)
-	}
-}
+func main() { serving.Main("checkout", run) }
 
 // run parses flags, starts the server and serves until ctx ends.
 func run(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) error {

@@ -12,33 +12,20 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
-	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
+	"github.com/headroom-sh/headroom/examples/internal/serving"
 	"github.com/headroom-sh/headroom/examples/shapes"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "shapes:", err)
-		os.Exit(1)
-	}
-}
+func main() { serving.Main("shapes", run) }
 
 // ready is the line printed once the target listens.
 type ready struct {
