@@ -22,9 +22,11 @@ import (
 // by each VU, the way wrk and k6 do. net/http's Transport hands every request
 // to a connection's read and write goroutines through channels and builds
 // several objects per request; on a two-core machine that costs as much CPU
-// as the server's work. Here the VU's own goroutine writes the request with
-// one system call and parses the response from a pooled buffer, and an idle
-// VU holds nothing but its socket.
+// as the server's work. Here the VU's own goroutine writes the request and
+// reads the response with one system call each and a single wait between
+// them (writeThenRead), parses the response from a pooled buffer, and an
+// idle VU holds nothing but its socket. The request timeout is enforced by
+// the runner's watchdog, not by a deadline set per request.
 //
 // It serves http:// targets when no HTTPClient is configured. TLS, redirects
 // to other hosts and absolute step URLs to other hosts go through net/http.
