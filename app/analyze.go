@@ -161,8 +161,8 @@ func (r *AnalyzeRequest) ObserveConfig() (collector.ObserveConfig, error) {
 		return collector.ObserveConfig{}, fmt.Errorf("the window ends (%s) before it starts (%s)", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	}
 	sel := r.Selectors
-	if sel.Default == "" && r.Run != nil && r.Run.Metrics != nil {
-		sel.Default = r.Run.Metrics.Selector
+	if sel.Selector == "" && r.Run != nil && r.Run.Metrics != nil {
+		sel.Selector = r.Run.Metrics.Selector
 	}
 	if sel.LocalCores == 0 {
 		// A target on this machine can use at most its cores: the
@@ -176,7 +176,7 @@ func (r *AnalyzeRequest) ObserveConfig() (collector.ObserveConfig, error) {
 	cfg := collector.ObserveConfig{
 		RunID: r.RunID, Start: start, End: end,
 		Step: r.Options.Step, RateWindow: r.Options.RateWindow,
-		Selector: sel.Default, Selectors: sel, Catalog: cat, Logger: r.Logger,
+		Selector: sel.Selector, Selectors: sel, Catalog: cat, Logger: r.Logger,
 	}
 	if run := r.Run; run != nil {
 		if cfg.RunID == "" {

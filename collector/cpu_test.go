@@ -84,7 +84,7 @@ func TestHostCPUFromTheRealNodeExporter(t *testing.T) {
 	end := time.Now()
 	// The application's selector matches nothing of node_exporter's: the
 	// only target exporting it is used, and the notes say so.
-	sel := Selectors{Default: `{job="checkout"}`, RateWindow: 2 * time.Second}
+	sel := Selectors{Scope: model.Scope{Selector: `{job="checkout"}`}, RateWindow: 2 * time.Second}
 	found, err := Discover(context.Background(), s, DefaultCatalog(), sel, start, end)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestRedisCPUFromTheRealRedisExporter(t *testing.T) {
 		t.Fatalf("Redis used only %.2f cores under the Lua loop; the machine is too busy for this test", want)
 	}
 
-	sel := Selectors{Default: `{job="redis"}`, RateWindow: 3 * time.Second}
+	sel := Selectors{Scope: model.Scope{Selector: `{job="redis"}`}, RateWindow: 3 * time.Second}
 	found, err := Discover(ctx, s, DefaultCatalog(), sel, t0, t1)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestCPULimitOfATargetOnThisMachine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			found, err := Discover(context.Background(), s, DefaultCatalog(), Selectors{Default: tt.selector, LocalCores: tt.local}, start, end)
+			found, err := Discover(context.Background(), s, DefaultCatalog(), Selectors{Scope: model.Scope{Selector: tt.selector}, LocalCores: tt.local}, start, end)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,7 +297,7 @@ go_sql_unrelated_pool_gauge 1
 	start := time.Now()
 	s, _ := startScrape(t, 3, 250*time.Millisecond, ScrapeTarget{URL: app.URL + "/metrics", Job: "shop"})
 	end := time.Now().Add(time.Second)
-	sel := Selectors{Default: `{job="shop"}`}
+	sel := Selectors{Scope: model.Scope{Selector: `{job="shop"}`}}
 	found, err := Discover(context.Background(), s, DefaultCatalog(), sel, start, end)
 	if err != nil {
 		t.Fatal(err)

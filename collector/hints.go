@@ -309,7 +309,7 @@ func (h *hinter) seen(ctx context.Context) ([]metricInfo, error) {
 		return h.metrics, nil
 	}
 	h.looked = true
-	ms, _ := ParseSelector(h.d.sel.Default) // checked by Selectors.check
+	ms, _ := ParseSelector(h.d.sel.Selector) // checked by Selectors.check
 	ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, hintNames))
 	sel := matchersString(ms)
 	sets, err := h.d.src.Series(ctx, []string{sel}, h.d.start, h.d.end)
@@ -331,7 +331,7 @@ func (h *hinter) seen(ctx context.Context) ([]metricInfo, error) {
 	// store, a Prometheus-compatible server without the endpoint) the
 	// names and help-less heuristics decide.
 	var md map[string]Metadata
-	if s, ok := h.d.src.(MetadataSource); ok {
+	if s, ok := h.d.src.(MetadataSource); ok && len(names) > 0 {
 		md, _ = s.Metadata(ctx)
 	}
 	h.metrics = metricInfos(sortedKeys(names), md)

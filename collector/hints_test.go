@@ -241,7 +241,7 @@ func TestMinifluxSnippetFindsThePool(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the snippet does not load: %v\n%s", err, d.CatalogSnippet)
 	}
-	sel := Selectors{Limits: map[string]float64{model.KindDBPool: 4}}
+	sel := Selectors{Scope: model.Scope{LimitFor: map[string]float64{model.KindDBPool: 4}}}
 	found, err = Discover(context.Background(), s, cat, sel, start, end)
 	if err != nil {
 		t.Fatal(err)
@@ -366,7 +366,7 @@ func TestHintsThroughARealPrometheus(t *testing.T) {
 	if m := md["miniflux_db_connections_max_idle_closed"]; m.Type != pmodel.MetricTypeGauge || !strings.HasPrefix(m.Help, "The total number of connections closed") {
 		t.Errorf("Prometheus's metadata of miniflux_db_connections_max_idle_closed = %+v", m)
 	}
-	found, err := Discover(ctx, src, DefaultCatalog(), Selectors{Default: `{job="miniflux"}`}, start, time.Now())
+	found, err := Discover(ctx, src, DefaultCatalog(), Selectors{Scope: model.Scope{Selector: `{job="miniflux"}`}}, start, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

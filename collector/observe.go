@@ -92,8 +92,8 @@ func (c *ObserveConfig) defaults() error {
 	if _, err := ParseSelector(c.Selector); err != nil {
 		return fmt.Errorf("selector: %w", err)
 	}
-	if c.Selectors.Default == "" {
-		c.Selectors.Default = c.Selector
+	if c.Selectors.Selector == "" {
+		c.Selectors.Selector = c.Selector
 	}
 	// An explicit rate window applies to the resources' rates too, so that
 	// load and resources are averaged over the same time and line up.

@@ -40,8 +40,8 @@ func (c *ProductionConfig) defaults(spec *model.ReviewSpec, rateWindow time.Dura
 	if c.Catalog == nil {
 		c.Catalog = DefaultCatalog()
 	}
-	if c.Selectors.Default == "" {
-		c.Selectors.Default = spec.Selector
+	if c.Selectors.Selector == "" {
+		c.Selectors.Selector = spec.Selector
 	}
 	if c.Selectors.RateWindow == 0 {
 		c.Selectors.RateWindow = rateWindow
@@ -277,7 +277,7 @@ func (p *production) resources(ctx context.Context, o *model.ProductionObservati
 		cat = sub
 		// Selectors for kinds that are not watched would not resolve.
 		sel := p.cfg.Selectors
-		sel.For, sel.Limits = keep(sel.For, cat), keep(sel.Limits, cat)
+		sel.SelectorFor, sel.LimitFor = keep(sel.SelectorFor, cat), keep(sel.LimitFor, cat)
 		p.cfg.Selectors = sel
 	}
 	det, err := Discover(ctx, p.src, cat, p.cfg.Selectors, p.r.Start, p.r.End)

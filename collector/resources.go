@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/internal/selector"
 	"math"
 	"net"
 	"sort"
@@ -21,20 +22,13 @@ import (
 // lives in model so the analyzer can read it.
 type ResourceSeries = model.ResourceSeries
 
-// Selectors scope the catalog's queries to the system under test.
+// Selectors scope the catalog's queries to the system under test: the
+// scope the dashboards use as well, and how the collector reads rates and
+// CPU limits.
 type Selectors struct {
-	// Default scopes every resource, e.g. {job="checkout"}. Empty selects
-	// every series.
-	Default string
-	// For overrides Default, and the catalog's own selectors, for one
-	// resource kind ("db_server_connections") or one family of it
-	// ("db_server_connections/postgres_exporter"). The family key wins.
-	For map[string]string
-	// Limits are configured limits in the family's unit, by kind or
-	// kind/family, e.g. {"cpu": 4}. A configured limit wins over the
-	// catalog's limit queries: it is how to state a limit the metrics do
-	// not know.
-	Limits map[string]float64
+	// Scope holds the selectors and stated limits (Selector, SelectorFor,
+	// LimitFor).
+	model.Scope
 	// RateWindow replaces the range of every range selector in the
 	// catalog's queries ([30s] in the built-in catalog); 0 keeps them.
 	// It must cover at least two scrapes.
@@ -47,42 +41,11 @@ type Selectors struct {
 	LocalCores int
 }
 
-// check verifies that every selector parses and every key names a kind
-// (and family) of the catalog.
+// check verifies that every selector parses, every key names a kind (and
+// family) of the catalog and the collector's own settings are in range.
 func (s Selectors) check(cat *model.Catalog) error {
-	if _, err := ParseSelector(s.Default); err != nil {
-		return fmt.Errorf("selector: %w", err)
-	}
-	known := func(key string) error {
-		kind, fam, hasFam := strings.Cut(key, "/")
-		r := cat.Resource(kind)
-		if r == nil {
-			return fmt.Errorf("no resource kind %q in the catalog; known kinds: %s", kind, strings.Join(catalogKinds(cat), ", "))
-		}
-		if hasFam && r.Family(fam) == nil {
-			names := make([]string, len(r.Families))
-			for i, f := range r.Families {
-				names[i] = f.Name
-			}
-			return fmt.Errorf("resource %q has no family %q; its families: %s", kind, fam, strings.Join(names, ", "))
-		}
-		return nil
-	}
-	for _, k := range sortedMapKeys(s.For) {
-		if err := known(k); err != nil {
-			return fmt.Errorf("selector for %s: %w", k, err)
-		}
-		if _, err := ParseSelector(s.For[k]); err != nil {
-			return fmt.Errorf("selector for %s: %w", k, err)
-		}
-	}
-	for _, k := range sortedMapKeys(s.Limits) {
-		if err := known(k); err != nil {
-			return fmt.Errorf("limit for %s: %w", k, err)
-		}
-		if v := s.Limits[k]; math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-			return fmt.Errorf("limit for %s: %v is not a positive number", k, v)
-		}
+	if err := selector.CheckScope(s.Scope, cat); err != nil {
+		return err
 	}
 	if s.RateWindow < 0 {
 		return fmt.Errorf("rate window %s is negative", s.RateWindow)
@@ -91,33 +54,6 @@ func (s Selectors) check(cat *model.Catalog) error {
 		return fmt.Errorf("local cores %d is negative", s.LocalCores)
 	}
 	return nil
-}
-
-// resolve returns the selector for a family and whether it was set for the
-// resource (on the command line or in the catalog) rather than being the
-// run's default.
-func (s Selectors) resolve(r *model.CatalogResource, f *model.MetricFamily) (sel string, explicit bool) {
-	if v, ok := s.For[r.Kind+"/"+f.Name]; ok {
-		return v, true
-	}
-	if v, ok := s.For[r.Kind]; ok {
-		return v, true
-	}
-	if f.Selector != "" {
-		return f.Selector, true
-	}
-	if r.Selector != "" {
-		return r.Selector, true
-	}
-	return s.Default, false
-}
-
-func (s Selectors) limit(kind, family string) (float64, bool) {
-	if v, ok := s.Limits[kind+"/"+family]; ok {
-		return v, true
-	}
-	v, ok := s.Limits[kind]
-	return v, ok
 }
 
 // Queries are a detected family's queries, scoped and ready to run.
@@ -262,7 +198,7 @@ func (d *discoverer) resource(ctx context.Context, r *model.CatalogResource) (De
 	for fi := range r.Families {
 		f := &r.Families[fi]
 		det.LookedFor = append(det.LookedFor, familyMetrics(f))
-		selStr, explicit := d.sel.resolve(r, f)
+		selStr, explicit := d.sel.Resolve(r, f)
 		ms, _ := ParseSelector(selStr) // checked by Selectors.check and validateCatalog
 		q, err := scopedQuery(f.Detect, ms, d.sel.RateWindow)
 		if err != nil {
@@ -339,7 +275,7 @@ func (d *discoverer) use(ctx context.Context, det *Detected, r *model.CatalogRes
 		Utilization: scope(f.Utilization),
 		Saturation:  scope(f.Saturation),
 	}
-	if v, ok := d.sel.limit(r.Kind, f.Name); ok {
+	if v, ok := d.sel.Limit(r.Kind, f.Name); ok {
 		det.Queries.Limit = "vector(" + strconv.FormatFloat(v, 'f', -1, 64) + ")"
 		det.LimitSource = "configured"
 		return nil

@@ -41,7 +41,7 @@ func TestDiscoverAgainstARealPrometheus(t *testing.T) {
 	waitForQuery(t, src, "five scrapes of the app", `count_over_time(process_cpu_seconds_total{job="checkout"}[1m])`, valueAtLeast(5))
 	waitForQuery(t, src, "a scrape of the exporter", `count_over_time(pg_settings_max_connections{job="postgres"}[1m])`, valueAtLeast(1))
 	cat := DefaultCatalog()
-	checkout := Selectors{Default: `{job="checkout"}`, RateWindow: 5 * time.Second}
+	checkout := Selectors{Scope: model.Scope{Selector: `{job="checkout"}`}, RateWindow: 5 * time.Second}
 
 	found, err := Discover(ctx, src, cat, checkout, testStart, time.Now())
 	if err != nil {
@@ -107,7 +107,7 @@ func TestDiscoverAgainstARealPrometheus(t *testing.T) {
 	})
 
 	t.Run("a selector for another job finds no pool and names every family it looked for", func(t *testing.T) {
-		other := Selectors{Default: `{job="billing"}`, For: map[string]string{model.KindDBServerConnections: `{job="billing-db"}`}}
+		other := Selectors{Scope: model.Scope{Selector: `{job="billing"}`, SelectorFor: map[string]string{model.KindDBServerConnections: `{job="billing-db"}`}}}
 		ds, err := Discover(ctx, src, cat, other, testStart, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func TestDiscoverAgainstARealPrometheus(t *testing.T) {
 
 	t.Run("a configured limit wins over the catalog's limit queries", func(t *testing.T) {
 		sel := checkout
-		sel.Limits = map[string]float64{model.KindCPU: 4, model.KindMemory + "/process": 2 << 30}
+		sel.LimitFor = map[string]float64{model.KindCPU: 4, model.KindMemory + "/process": 2 << 30}
 		ds, err := Discover(ctx, src, cat, sel, testStart, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -251,10 +251,10 @@ func TestDiscoverRefusesBadSelectorsAndWindows(t *testing.T) {
 		want  string
 	}{
 		{"a window that ends before it starts is refused", Selectors{}, now.Add(time.Minute), "is not after its start"},
-		{"a default selector that does not parse is refused", Selectors{Default: `job="x"`}, now.Add(-time.Minute), `selector: invalid label selector "job=\"x\""`},
-		{"a selector for an unknown kind names the known kinds", Selectors{For: map[string]string{"dbpool": `{job="x"}`}}, now.Add(-time.Minute), `selector for dbpool: no resource kind "dbpool" in the catalog; known kinds: cpu, db_pool`},
-		{"a selector for an unknown family names the resource's families", Selectors{For: map[string]string{"cpu/proc": `{job="x"}`}}, now.Add(-time.Minute), `resource "cpu" has no family "proc"; its families: process, cadvisor`},
-		{"a limit that is not positive is refused", Selectors{Limits: map[string]float64{"cpu": 0}}, now.Add(-time.Minute), "limit for cpu: 0 is not a positive number"},
+		{"a default selector that does not parse is refused", Selectors{Scope: model.Scope{Selector: `job="x"`}}, now.Add(-time.Minute), `selector: invalid label selector "job=\"x\""`},
+		{"a selector for an unknown kind names the known kinds", Selectors{Scope: model.Scope{SelectorFor: map[string]string{"dbpool": `{job="x"}`}}}, now.Add(-time.Minute), `selector for dbpool: no resource kind "dbpool" in the catalog; known kinds: cpu, db_pool`},
+		{"a selector for an unknown family names the resource's families", Selectors{Scope: model.Scope{SelectorFor: map[string]string{"cpu/proc": `{job="x"}`}}}, now.Add(-time.Minute), `resource "cpu" has no family "proc"; its families: process, cadvisor`},
+		{"a limit that is not positive is refused", Selectors{Scope: model.Scope{LimitFor: map[string]float64{"cpu": 0}}}, now.Add(-time.Minute), "limit for cpu: 0 is not a positive number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,7 +270,7 @@ func TestDiscoverStopsWhenTheSourceIsDown(t *testing.T) {
 	addr := freeLoopbackAddr(t)
 	src := newPromSource(t, PrometheusConfig{URL: "http://" + addr, Retries: -1})
 	now := time.Now()
-	_, err := Discover(context.Background(), src, DefaultCatalog(), Selectors{Default: `{job="checkout"}`}, now.Add(-time.Minute), now)
+	_, err := Discover(context.Background(), src, DefaultCatalog(), Selectors{Scope: model.Scope{Selector: `{job="checkout"}`}}, now.Add(-time.Minute), now)
 	if err == nil || !strings.Contains(err.Error(), "could not discover resource db_pool") || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("error = %v; want it to name the resource and the unreachable URL", err)
 	}
@@ -371,13 +371,15 @@ func TestDiscoverWithTheRealExporters(t *testing.T) {
 		waitForQuery(t, src, "five scrapes of "+job, `count_over_time(up{job="`+job+`"}[1m])`, valueAtLeast(5))
 	}
 	sel := Selectors{
-		Default: `{job="node"}`,
-		For: map[string]string{
-			model.KindDBServerConnections: `{job="postgres"}`,
-			model.KindRedis:               `{job="redis"}`,
-			// Skip the families that come before node_exporter's.
-			model.KindMemory + "/process":  `{job="absent"}`,
-			model.KindMemory + "/cadvisor": `{job="absent"}`,
+		Scope: model.Scope{
+			Selector: `{job="node"}`,
+			SelectorFor: map[string]string{
+				model.KindDBServerConnections: `{job="postgres"}`,
+				model.KindRedis:               `{job="redis"}`,
+				// Skip the families that come before node_exporter's.
+				model.KindMemory + "/process":  `{job="absent"}`,
+				model.KindMemory + "/cadvisor": `{job="absent"}`,
+			},
 		},
 		RateWindow: 5 * time.Second,
 	}

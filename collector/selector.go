@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/internal/selector"
 	"slices"
 	"sort"
 	"strings"
@@ -13,7 +14,7 @@ import (
 )
 
 // ErrBadSelector is wrapped by every error about a label selector.
-var ErrBadSelector = errors.New("invalid label selector")
+var ErrBadSelector = selector.ErrBadSelector
 
 // ErrBadPromQL is wrapped by every error about a PromQL expression that does
 // not parse or does not return an instant vector or a scalar.
@@ -23,45 +24,9 @@ var ErrBadPromQL = errors.New("invalid PromQL")
 // server without feature flags accepts.
 var promqlParser = parser.NewParser(parser.Options{})
 
-// ParseSelector reads a label selector such as `{job="checkout"}` or
-// `{namespace="shop", pod=~"checkout-.*"}`. An empty string or `{}` selects
-// everything and gives no matchers. A selector must not name a metric.
-func ParseSelector(sel string) ([]*labels.Matcher, error) {
-	s := strings.TrimSpace(sel)
-	if s == "" {
-		return nil, nil
-	}
-	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
-		return nil, fmt.Errorf("%w %q: expected label matchers in braces such as {job=\"checkout\"}", ErrBadSelector, sel)
-	}
-	if strings.TrimSpace(s[1:len(s)-1]) == "" {
-		return nil, nil
-	}
-	ms, err := promqlParser.ParseMetricSelector(s)
-	if err != nil {
-		// Parsing behind a placeholder metric name accepts selectors whose
-		// matchers all match the empty string, such as {pod=~".*"}, which
-		// are harmless as an addition to a selector that names its metric.
-		const placeholder = "headroom_selector_placeholder"
-		expr, perr := promqlParser.ParseExpr(placeholder + s)
-		vs, ok := expr.(*parser.VectorSelector)
-		if perr != nil || !ok || vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
-			return nil, fmt.Errorf("%w %q: %w", ErrBadSelector, sel, err)
-		}
-		ms = ms[:0]
-		for _, m := range vs.LabelMatchers {
-			if m.Name != labels.MetricName || m.Value != placeholder {
-				ms = append(ms, m)
-			}
-		}
-	}
-	for _, m := range ms {
-		if m.Name == labels.MetricName {
-			return nil, fmt.Errorf("%w %q: a selector scopes every metric of a query and must not match %s", ErrBadSelector, sel, labels.MetricName)
-		}
-	}
-	return ms, nil
-}
+// ParseSelector reads a label selector such as `{job="checkout"}`; see
+// selector.Parse, which the dashboards use too.
+func ParseSelector(sel string) ([]*labels.Matcher, error) { return selector.Parse(sel) }
 
 // ScopeQuery adds the matchers of selector to every series selector of
 // query that does not already constrain the same label, and returns the

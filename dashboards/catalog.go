@@ -3,7 +3,7 @@ package dashboards
 import (
 	"errors"
 	"fmt"
-	"math"
+	"github.com/headroom-sh/headroom/internal/selector"
 	"sort"
 	"strings"
 
@@ -21,93 +21,12 @@ var ErrNoCatalog = errors.New("no resource catalog")
 // does not validate or whose PromQL does not parse.
 var ErrBadCatalog = errors.New("invalid resource catalog")
 
-// Scope says how the catalog's queries are scoped to the system under test,
-// with the meaning the collector gives the same settings (collector.Selectors).
-type Scope struct {
-	// Selector scopes every resource, e.g. {job="checkout"}. Empty selects
-	// every series. In dashboards its values may name template variables,
-	// e.g. {job=~"$job"}; a variable that the dashboard does not define yet
-	// becomes a query variable listing the label's values.
-	Selector string
-	// SelectorFor overrides Selector, and the catalog's own selectors, for
-	// one resource kind ("db_server_connections") or one family of it
-	// ("db_server_connections/postgres_exporter"). The family key wins.
-	SelectorFor map[string]string
-	// LimitFor states limits the metrics do not know, by kind or
-	// kind/family, in the family's unit, e.g. {"cpu": 4}. A stated limit
-	// wins over the catalog's limit queries.
-	LimitFor map[string]float64
-}
-
-// check verifies that every selector parses and every key names a kind (and
-// family) of the catalog.
-func (s Scope) check(cat *model.Catalog) error {
-	if _, err := parseSelector(s.Selector); err != nil {
-		return fmt.Errorf("selector: %w", err)
-	}
-	known := func(key string) error {
-		kind, fam, hasFam := strings.Cut(key, "/")
-		r := cat.Resource(kind)
-		if r == nil {
-			kinds := make([]string, len(cat.Resources))
-			for i, r := range cat.Resources {
-				kinds[i] = r.Kind
-			}
-			return fmt.Errorf("no resource kind %q in the catalog; known kinds: %s", kind, strings.Join(kinds, ", "))
-		}
-		if hasFam && r.Family(fam) == nil {
-			names := make([]string, len(r.Families))
-			for i, f := range r.Families {
-				names[i] = f.Name
-			}
-			return fmt.Errorf("resource %q has no family %q; its families: %s", kind, fam, strings.Join(names, ", "))
-		}
-		return nil
-	}
-	for _, k := range sortedKeys(s.SelectorFor) {
-		if err := known(k); err != nil {
-			return fmt.Errorf("selector for %s: %w", k, err)
-		}
-		if _, err := parseSelector(s.SelectorFor[k]); err != nil {
-			return fmt.Errorf("selector for %s: %w", k, err)
-		}
-	}
-	for _, k := range sortedKeys(s.LimitFor) {
-		if err := known(k); err != nil {
-			return fmt.Errorf("limit for %s: %w", k, err)
-		}
-		if v := s.LimitFor[k]; math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-			return fmt.Errorf("limit for %s: %v is not a positive number", k, v)
-		}
-	}
-	return nil
-}
-
-// resolve returns the selector of a family and whether it was set for the
-// resource (by SelectorFor or in the catalog) rather than being the default.
-func (s Scope) resolve(r *model.CatalogResource, f *model.MetricFamily) (sel string, explicit bool) {
-	if v, ok := s.SelectorFor[r.Kind+"/"+f.Name]; ok {
-		return v, true
-	}
-	if v, ok := s.SelectorFor[r.Kind]; ok {
-		return v, true
-	}
-	if f.Selector != "" {
-		return f.Selector, true
-	}
-	if r.Selector != "" {
-		return r.Selector, true
-	}
-	return s.Selector, false
-}
-
-func (s Scope) limit(kind, family string) (float64, bool) {
-	if v, ok := s.LimitFor[kind+"/"+family]; ok {
-		return v, true
-	}
-	v, ok := s.LimitFor[kind]
-	return v, ok
-}
+// Scope says how the catalog's queries are scoped to the system under test;
+// the collector reads resources with the same type. In dashboards a
+// selector's values may name template variables, e.g. {job=~"$job"}; a
+// variable that the dashboard does not define yet becomes a query variable
+// listing the label's values.
+type Scope = model.Scope
 
 // resourceExprs are the expressions of one resource kind. Each family's
 // result carries a family="NAME" label, and the families are chained with
@@ -149,7 +68,7 @@ func catalogExprs(cat *model.Catalog, s Scope, x *exprs) ([]resourceExprs, error
 	if err := checkQueries(cat); err != nil {
 		return nil, err
 	}
-	if err := s.check(cat); err != nil {
+	if err := selector.CheckScope(s, cat); err != nil {
 		return nil, err
 	}
 	out := make([]resourceExprs, 0, len(cat.Resources))
@@ -226,8 +145,8 @@ type familyParts struct {
 // one with SelectorFor.
 func familyExprs(r *model.CatalogResource, f *model.MetricFamily, s Scope, x *exprs) (familyParts, error) {
 	var out familyParts
-	sel, explicit := s.resolve(r, f)
-	ms, err := parseSelector(sel)
+	sel, explicit := s.Resolve(r, f)
+	ms, err := selector.Parse(sel)
 	if err != nil {
 		return out, fmt.Errorf("selector: %w", err)
 	}
@@ -268,7 +187,7 @@ func familyExprs(r *model.CatalogResource, f *model.MetricFamily, s Scope, x *ex
 // familyLimit is the limit of a family scoped with ms: a stated limit, or the
 // catalog's limit query followed by its fallbacks in order; nil without one.
 func familyLimit(r *model.CatalogResource, f *model.MetricFamily, ms []*labels.Matcher, explicit bool, s Scope, x *exprs) (parser.Expr, error) {
-	if v, ok := s.limit(r.Kind, f.Name); ok {
+	if v, ok := s.Limit(r.Kind, f.Name); ok {
 		return call("vector", &parser.NumberLiteral{Val: v}), nil
 	}
 	if strings.TrimSpace(f.Limit) == "" {
@@ -282,7 +201,7 @@ func familyLimit(r *model.CatalogResource, f *model.MetricFamily, ms []*labels.M
 		field := fmt.Sprintf("limitFallbacks[%d].query", k)
 		fms, fbExplicit := ms, explicit
 		if fb.Selector != "" {
-			if fms, err = parseSelector(fb.Selector); err != nil {
+			if fms, err = selector.Parse(fb.Selector); err != nil {
 				return nil, fmt.Errorf("limitFallbacks[%d].selector: %w", k, err)
 			}
 			fbExplicit = true

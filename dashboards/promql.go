@@ -3,6 +3,7 @@ package dashboards
 import (
 	"errors"
 	"fmt"
+	"github.com/headroom-sh/headroom/internal/selector"
 	"github.com/headroom-sh/headroom/model"
 	"slices"
 	"strings"
@@ -18,7 +19,7 @@ import (
 var ErrBadPromQL = errors.New("invalid PromQL")
 
 // ErrBadSelector is wrapped by every error about a label selector.
-var ErrBadSelector = errors.New("invalid label selector")
+var ErrBadSelector = selector.ErrBadSelector
 
 // promParser parses with Prometheus's default options, the ones a Prometheus
 // server without feature flags accepts.
@@ -65,46 +66,6 @@ func parseInstant(q string) (parser.Expr, error) {
 	default:
 		return nil, fmt.Errorf("%w: the query returns a %s; expected an instant vector or a scalar", ErrBadPromQL, t)
 	}
-}
-
-// parseSelector reads a label selector such as `{job="checkout"}`. An empty
-// string or `{}` gives no matchers. Values may hold Grafana variables
-// (`{job=~"$job"}`), which are plain text to PromQL.
-func parseSelector(sel string) ([]*labels.Matcher, error) {
-	s := strings.TrimSpace(sel)
-	if s == "" {
-		return nil, nil
-	}
-	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
-		return nil, fmt.Errorf("%w %q: expected label matchers in braces such as {job=\"checkout\"}", ErrBadSelector, sel)
-	}
-	if strings.TrimSpace(s[1:len(s)-1]) == "" {
-		return nil, nil
-	}
-	ms, err := promParser.ParseMetricSelector(s)
-	if err != nil {
-		// Parsing behind a placeholder metric name also accepts selectors
-		// whose matchers all match the empty string, such as {pod=~".*"},
-		// which are harmless next to a metric name.
-		const placeholder = "headroom_selector_placeholder"
-		e, perr := promParser.ParseExpr(placeholder + s)
-		vs, ok := e.(*parser.VectorSelector)
-		if perr != nil || !ok || vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {
-			return nil, fmt.Errorf("%w %q: %w", ErrBadSelector, sel, err)
-		}
-		ms = ms[:0]
-		for _, m := range vs.LabelMatchers {
-			if m.Name != pmodel.MetricNameLabel || m.Value != placeholder {
-				ms = append(ms, m)
-			}
-		}
-	}
-	for _, m := range ms {
-		if m.Name == pmodel.MetricNameLabel {
-			return nil, fmt.Errorf("%w %q: a selector scopes every metric of a query and must not match %s", ErrBadSelector, sel, pmodel.MetricNameLabel)
-		}
-	}
-	return ms, nil
 }
 
 // scope adds ms to every vector selector of e that has no matcher on the

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"errors"
+	"github.com/headroom-sh/headroom/internal/selector"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,7 @@ func TestSelectors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ms, err := parseSelector(c.sel)
+			ms, err := selector.Parse(c.sel)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) || !errors.Is(err, ErrBadSelector) {
 					t.Fatalf("err = %v, want ErrBadSelector containing %q", err, c.err)

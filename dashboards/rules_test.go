@@ -186,7 +186,7 @@ func TestRulesRefuseBadSettings(t *testing.T) {
 		{"a template variable in the selector is refused", func(c *RulesConfig) { c.Scope.Selector = `{job=~"$job"}` }, "names a template variable", ErrBadRulesConfig},
 		{"a selector that does not parse is refused", func(c *RulesConfig) { c.Scope.Selector = `job="x"` }, "selector: invalid label selector", ErrBadSelector},
 		{"a selector for an unknown kind names the known kinds", func(c *RulesConfig) { c.Scope.SelectorFor = map[string]string{"dbpool": `{job="x"}`} },
-			`selector for dbpool: no resource kind "dbpool" in the catalog; known kinds: db_pool, cpu, db_server_connections, http_inflight, kafka_consumer`, nil},
+			`selector for dbpool: no resource kind "dbpool" in the catalog; known kinds: cpu, db_pool, db_server_connections, http_inflight, kafka_consumer`, nil},
 		{"a selector for an unknown family names the resource's families", func(c *RulesConfig) { c.Scope.SelectorFor = map[string]string{"db_pool/pgx": `{job="x"}`} },
 			`resource "db_pool" has no family "pgx"; its families: pgxpool, hikaricp`, nil},
 		{"a limit that is not positive is refused", func(c *RulesConfig) { c.Scope.LimitFor = map[string]float64{"cpu": 0} }, "limit for cpu: 0 is not a positive number", nil},

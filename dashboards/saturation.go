@@ -4,6 +4,7 @@ package dashboards
 
 import (
 	"fmt"
+	"github.com/headroom-sh/headroom/internal/selector"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -144,7 +145,7 @@ func selectorVariables(d *board, s Scope) ([]*dashboard.QueryVariableBuilder, er
 	seen := map[string]bool{}
 	var out []*dashboard.QueryVariableBuilder
 	for _, sel := range sels {
-		ms, err := parseSelector(sel)
+		ms, err := selector.Parse(sel)
 		if err != nil {
 			return nil, err
 		}

@@ -130,7 +130,7 @@ func (s *Server) createAnalysis(c echo.Context) error {
 		return errorf(http.StatusUnprocessableEntity, "selector: %v", err)
 	}
 	ctx := c.Request().Context()
-	areq := &app.AnalyzeRequest{Selectors: collector.Selectors{Default: req.Selector}, Options: opts, Logger: s.log}
+	areq := &app.AnalyzeRequest{Selectors: collector.Selectors{Scope: model.Scope{Selector: req.Selector}}, Options: opts, Logger: s.log}
 	switch {
 	case req.RunID != "" && req.Window != nil:
 		return errorf(http.StatusUnprocessableEntity, "run_id, window: give one, not both")

@@ -277,8 +277,8 @@ func analyzeSelectors(f *analyzeFlags, run *model.Run) (collector.Selectors, err
 func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.Selectors, error) {
 	// A target on this machine can use at most its cores: the collector
 	// uses them as the CPU limit when nothing else tells it.
-	sel := collector.Selectors{Default: strings.TrimSpace(def), LocalCores: runtime.NumCPU()}
-	if _, err := collector.ParseSelector(sel.Default); err != nil {
+	sel := collector.Selectors{Scope: model.Scope{Selector: strings.TrimSpace(def)}, LocalCores: runtime.NumCPU()}
+	if _, err := collector.ParseSelector(sel.Selector); err != nil {
 		return sel, fmt.Errorf("%s: --selector: %w", cmd, err)
 	}
 	for _, s := range selectorFor {
@@ -290,10 +290,10 @@ func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.S
 		if _, err := collector.ParseSelector(v); err != nil {
 			return sel, fmt.Errorf("%s: --selector-for %s: %w", cmd, k, err)
 		}
-		if sel.For == nil {
-			sel.For = map[string]string{}
+		if sel.SelectorFor == nil {
+			sel.SelectorFor = map[string]string{}
 		}
-		sel.For[k] = strings.TrimSpace(v)
+		sel.SelectorFor[k] = strings.TrimSpace(v)
 	}
 	for _, s := range limitFor {
 		k, v, ok := strings.Cut(s, "=")
@@ -305,10 +305,10 @@ func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.S
 		if err != nil || n <= 0 {
 			return sel, fmt.Errorf("%s: --limit-for %s: %q is not a positive number (plain, or bytes with a unit such as 512MiB, 8GiB, 2GB)", cmd, k, v)
 		}
-		if sel.Limits == nil {
-			sel.Limits = map[string]float64{}
+		if sel.LimitFor == nil {
+			sel.LimitFor = map[string]float64{}
 		}
-		sel.Limits[k] = n
+		sel.LimitFor[k] = n
 	}
 	return sel, nil
 }

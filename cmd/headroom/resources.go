@@ -110,7 +110,7 @@ func runResources(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if run != nil && run.Metrics != nil && f.selector == "" {
-		sel.Default = run.Metrics.Selector
+		sel.Selector = run.Metrics.Selector
 	}
 
 	src, err := resourcesSource(e, &f, run, runDir)
@@ -124,7 +124,7 @@ func runResources(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
-	e.log.Debug("discovering resources", "source", where, "selector", sel.Default, "from", start, "to", end)
+	e.log.Debug("discovering resources", "source", where, "selector", sel.Selector, "from", start, "to", end)
 	found, err := collector.Discover(ctx, src, cat, sel, start, end)
 	if err != nil {
 		return fmt.Errorf("resources: %w", err)
@@ -133,7 +133,7 @@ func runResources(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	rep := buildResourcesReport(where, sel.Default, start, end, found, series)
+	rep := buildResourcesReport(where, sel.Selector, start, end, found, series)
 	if f.format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

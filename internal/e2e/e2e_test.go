@@ -694,7 +694,7 @@ func TestTheCollectorSeesBothSides(t *testing.T) {
 	}
 
 	// Discover and collect the resources under the app's selector.
-	sel := collector.Selectors{Default: r.selector, RateWindow: observeRateWindow}
+	sel := collector.Selectors{Scope: model.Scope{Selector: r.selector}, RateWindow: observeRateWindow}
 	det, err := collector.Discover(ctx, prom, collector.DefaultCatalog(), sel, run.Start, run.End)
 	if err != nil {
 		t.Fatal(err)
