@@ -702,19 +702,32 @@ func (ob *observer) runnerStage(ctx context.Context, w window, evalT time.Time) 
 
 	// The native histogram, when stored, replaces the classic buckets:
 	// its buckets are 2% wide where the classic ones are 9%.
-	lastHist := func(by string) (end, start pmodel.Vector, err error) {
-		q, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, model.MetricRequestDuration, rng), sel)
+	histAt := func(by, within string, ts time.Time) (pmodel.Vector, error) {
+		q, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, model.MetricRequestDuration, within), sel)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if end, err = ob.vector(ctx, q, evalT); err != nil || len(end) == 0 {
+		v, err := ob.vector(ctx, q, ts)
+		if err != nil || hasHistogram(v) {
+			return v, err
+		}
+		// Prometheus before 2.50 skips histogram samples in its
+		// *_over_time functions (last_over_time is a float 0 there);
+		// the plain selector, looking back the lookback delta, reads them.
+		q, err = scoped(fmt.Sprintf("sum%s (%s)", by, model.MetricRequestDuration), sel)
+		if err != nil {
+			return nil, err
+		}
+		if pv, perr := ob.vector(ctx, q, ts); perr == nil && hasHistogram(pv) {
+			return pv, nil
+		}
+		return v, nil
+	}
+	lastHist := func(by string) (end, start pmodel.Vector, err error) {
+		if end, err = histAt(by, rng, evalT); err != nil || len(end) == 0 {
 			return end, nil, err
 		}
-		q0, err := scoped(fmt.Sprintf("sum%s (last_over_time(%s[%s]))", by, model.MetricRequestDuration, before), sel)
-		if err != nil {
-			return nil, nil, err
-		}
-		start, err = ob.vector(ctx, q0, w.start)
+		start, err = histAt(by, before, w.start)
 		return end, start, err
 	}
 	natEnd, natStart, err := lastHist("")
@@ -1255,4 +1268,14 @@ func resourceObservation(rs ResourceSeries) model.ResourceObservation {
 		ro.Points = append(ro.Points, p)
 	}
 	return ro
+}
+
+// hasHistogram says whether a vector holds a native histogram.
+func hasHistogram(v pmodel.Vector) bool {
+	for _, smp := range v {
+		if smp.Histogram != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -43,13 +43,20 @@ var latencyShapes = []struct {
 	}},
 }
 
+// nativeTolerance is how far a percentile read back from stored native
+// histograms may be from run.json's: schema 5 buckets are 2.2% wide and
+// interpolation within one lands within about a quarter of it (0.55%).
+// The classic buckets alone (9% wide) miss it: the overload p50 was 7.4%
+// off with the old ones.
+const nativeTolerance = 0.0055
+
 func TestPercentilesReadFromTheStoreAgreeWithTheRunnersHistograms(t *testing.T) {
 	store, err := collector.OpenStore(collector.StoreConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	checkStoredPercentiles(t, store, store, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), 0.05)
+	checkStoredPercentiles(t, store, store, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), nativeTolerance)
 }
 
 func TestPercentilesReadFromRealPrometheusAgreeWithTheRunnersHistograms(t *testing.T) {
@@ -59,12 +66,9 @@ func TestPercentilesReadFromRealPrometheusAgreeWithTheRunnersHistograms(t *testi
 	//
 	// Prometheus 2.42 stores the native histograms (schema 5, 2.2% wide
 	// buckets) and returns them from an instant selector, but its
-	// *_over_time functions skip histogram samples: analyze's
-	// sum(last_over_time(headroom_request_duration_seconds[…])) is a float
-	// 0 there, so analyze falls back to the classic buckets (9% wide) and
-	// agrees within the 5%, not within the native histograms'
-	// 0.5%. The native histograms themselves, read with an instant
-	// selector, agree within 0.5%.
+	// *_over_time functions skip histogram samples (last_over_time is a
+	// float 0): analyze then reads them with the plain selector, and
+	// agrees with run.json as closely as it does from the embedded store.
 	url := testenv.Require(t, testenv.PrometheusURL)
 	w, err := NewRemoteWriter(RemoteWriteConfig{URL: url + "/api/v1/write", Logger: rwTestLogger(t)})
 	if err != nil {
@@ -76,7 +80,7 @@ func TestPercentilesReadFromRealPrometheusAgreeWithTheRunnersHistograms(t *testi
 	}
 	// Samples a minute old and newer, which Prometheus's head accepts.
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	run := checkStoredPercentiles(t, w, prom, t0, 0.05)
+	run := checkStoredPercentiles(t, w, prom, t0, nativeTolerance)
 	if !w.NativeHistograms() {
 		t.Fatal("the testenv's Prometheus refused native histograms")
 	}
@@ -178,7 +182,7 @@ func checkStoredPercentiles(t *testing.T, sink Sink, src collector.Source, t0 ti
 			rel := math.Abs(p.got-p.want) / p.want
 			t.Logf("%-8s %s: run.json %.2fms, analyze %.2fms (%.2f%%)", shape.name, p.name, p.want, p.got, 100*rel)
 			if rel > tol || math.IsNaN(rel) {
-				t.Errorf("%s %s: analyze %.2fms is %.2f%% from run.json's %.2fms; want within %g%%", shape.name, p.name, p.got, 100*rel, p.want, 100*tol)
+				t.Errorf("%s %s: analyze %.2fms is %.2f%% from run.json's %.2fms; want within %.2f%%", shape.name, p.name, p.got, 100*rel, p.want, 100*tol)
 			}
 		}
 	}
