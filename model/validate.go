@@ -612,7 +612,7 @@ func (v *validator) template(p, s string, known map[string]bool) {
 		msg := fmt.Sprintf("template %q refers to undefined variable %q", s, root)
 		if fn, ok := TemplateFuncs[root]; ok {
 			msg += fmt.Sprintf("; %s is a function: write {{%s()}} (%s)", root, root, fn.Doc)
-		} else if sug := suggest(root, setKeys(known)); sug != "" {
+		} else if sug := Suggest(root, setKeys(known)); sug != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", sug)
 		}
 		if len(known) == 0 {
@@ -667,7 +667,7 @@ func (v *validator) executors(s *Scenario, flowNames map[string]bool) {
 			if !flowNames[f] {
 				fp := fmt.Sprintf("%s.flows[%d]", ep, j)
 				msg := fmt.Sprintf("no flow is named %q", f)
-				if sug := suggest(f, setKeys(flowNames)); sug != "" {
+				if sug := Suggest(f, setKeys(flowNames)); sug != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", sug)
 				}
 				v.add(fp, "%s; flows: %s", msg, strings.Join(setKeys(flowNames), ", "))
@@ -877,7 +877,7 @@ func (v *validator) thresholds(s *Scenario, flowNames map[string]bool) {
 			}
 			if known != nil && !known[val] {
 				msg := fmt.Sprintf("tag %s:%s matches no %s of the scenario", tag, val, tag)
-				if sug := suggest(val, setKeys(known)); sug != "" {
+				if sug := Suggest(val, setKeys(known)); sug != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", sug)
 				}
 				v.add(kp, "%s; known: %s", msg, strings.Join(setKeys(known), ", "))
@@ -1159,45 +1159,4 @@ func isToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// suggest returns the candidate closest to s by edit distance, or "" when
-// none is close enough to be a likely typo.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 0
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if best == "" || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := len([]rune(s)) / 3
-	if limit < 2 {
-		limit = 2
-	}
-	if best == "" || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -278,7 +278,7 @@ func (d *document) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		idx, ok := fields[key]
 		if !ok {
 			msg := fmt.Sprintf("unknown field %q", key)
-			if s := nearest(key, names); s != "" {
+			if s := model.Suggest(key, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			d.bad(k, p, "%s; expected one of %s", msg, strings.Join(names, ", "))
@@ -381,44 +381,6 @@ func (d *document) err() error {
 		return a.Column < b.Column
 	})
 	return &DocumentError{File: d.file, Kind: d.kind, Items: d.items}
-}
-
-// nearest returns the candidate closest to s by edit distance, or "" when
-// none is close enough to be a likely typo.
-func nearest(s string, candidates []string) string {
-	best, bestD := "", 0
-	for _, c := range candidates {
-		dist := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if best == "" || dist < bestD {
-			best, bestD = c, dist
-		}
-	}
-	limit := max(len([]rune(s))/3, 2)
-	if best == "" || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // ParseTopology decodes a topology document (YAML, or JSON), applies

@@ -523,7 +523,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		if !ok {
 			d.markProblemIn(path)
 			msg := fmt.Sprintf("unknown field %q in %s", k, docTypeName(v.Type()))
-			if sug := suggestName(k, names); sug != "" {
+			if sug := model.Suggest(k, names); sug != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", sug)
 			}
 			d.errorAt(kv.key, fieldPath(path, k), "%s; expected one of %s", msg, strings.Join(names, ", "))
@@ -735,42 +735,4 @@ func truncateText(s string) string {
 		return string(r[:max]) + "…"
 	}
 	return s
-}
-
-// suggest returns the candidate closest to s by edit distance, or "" when
-// none is close enough to be a likely typo.
-func suggestName(s string, candidates []string) string {
-	best, bestD := "", 0
-	for _, c := range candidates {
-		dist := editDistanceOf(strings.ToLower(s), strings.ToLower(c))
-		if best == "" || dist < bestD {
-			best, bestD = c, dist
-		}
-	}
-	limit := max(2, len([]rune(s))/3)
-	if best == "" || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-func editDistanceOf(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -592,7 +592,7 @@ func (g *generator) planFromSpec(spec string, idx int) (flowPlan, error) {
 		}
 		if !ok {
 			msg := fmt.Sprintf("--flow step \"%s %s\" matches no route of %s", e.Method, e.Path, g.api.Source)
-			if sug := nearestString(e.Method+" "+model.RouteTemplate(e.Path), all); sug != "" {
+			if sug := model.Suggest(e.Method+" "+model.RouteTemplate(e.Path), all); sug != "" {
 				msg += fmt.Sprintf("; did you mean %q?", sug)
 			}
 			return flowPlan{}, fmt.Errorf("%s; routes found: %s", msg, strings.Join(all, ", "))
@@ -1087,43 +1087,6 @@ func sortedStrings(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// nearestString returns the candidate closest to s by edit distance when
-// it is close enough to be a likely typo, else "".
-func nearestString(s string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD >= 0 && bestD <= len(s)/3+1 {
-		return best
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func sortedKeysAny(m map[string]any) []string {
