@@ -54,7 +54,7 @@ func closedPlan(shape string) loadPlan {
 		// 100 requests/s of the quota are reached at about 20 VUs.
 		return loadPlan{maxVUs: 48, thinkMin: 100 * time.Millisecond, thinkMax: 300 * time.Millisecond}
 	case Redis:
-		short.maxVUs = 48 // about 23 per VU: saturates at about 14
+		short.maxVUs = 24 // about 21 per VU: saturates at about 6
 	case Retrograde:
 		short.maxVUs = 64 // the peak is at about 16 queries in flight
 	case SLO:

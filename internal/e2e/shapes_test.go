@@ -80,17 +80,13 @@ type shapeVariant struct {
 
 func (v shapeVariant) String() string { return v.shape + "/" + v.style + "/" + v.model }
 
-// defaultShapeVariants is one run per shape covering every style and model,
-// but redis: on this 2-core host shared with other work Redis's one thread
-// gets 74–86% of a core (the demo at a load average of 22), so the host is
-// the ceiling and the analysis rightly blames no Redis; these runs use 4 s
-// rate windows, so rates near the start of the run are not the cause. It
-// runs in the full matrix (bench/accuracy.sh), as do cpu/coarse/closed and
-// flow/smooth/* (which passed on 2026-12-07 after the analyzer's full-point
-// fixes), to keep make test short.
+// defaultShapeVariants is one run per shape covering every style and
+// model. The full matrix (bench/accuracy.sh) runs every style and model of
+// every shape.
 var defaultShapeVariants = []shapeVariant{
 	{shapes.Pool, shapes.Smooth, shapes.Closed},
 	{shapes.CPU, shapes.Smooth, shapes.Open},
+	{shapes.Redis, shapes.Coarse, shapes.Closed},
 	{shapes.Shed, shapes.Coarse, shapes.Closed},
 	{shapes.Retrograde, shapes.Smooth, shapes.Closed},
 	{shapes.SLO, shapes.Coarse, shapes.Closed},
