@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -87,5 +88,48 @@ func TestRunRepeatReportsTheSpread(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "Breaking point of each run:") || !strings.Contains(stdout, rep.Verdict) {
 		t.Errorf("stdout lacks the summary:\n%s", stdout)
+	}
+}
+
+// TestDemoRepeatReportsTheSpread: `demo --repeat 2` runs the whole demo
+// twice, each into its own directory, and summarises the two breaking
+// points in OUT/repeat.json and on stdout.
+func TestDemoRepeatReportsTheSpread(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo twice")
+	}
+	out := filepath.Join(t.TempDir(), "demo")
+	stdout, err := runCLI(t, "demo", "--repeat", "2", "--time-scale", "0.1", "--quiet", "--out", out)
+	var ee *ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Code == ExitCheckFailed) {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	for _, f := range []string{"run-1/analysis.json", "run-2/analysis.json", "run-1/run.json", "run-2/run.json", "run-1/plan/plan.json", "repeat.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "repeat.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep model.Repeatability
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2 || rep.Runs[0].RunID == rep.Runs[1].RunID || rep.Verdict == "" {
+		t.Fatalf("repeat.json = %+v, want two runs with their own ids and a verdict", rep)
+	}
+	for _, run := range rep.Runs {
+		// The ramp goes to 500 VUs against a capacity of 500 orders/s.
+		if !(run.TestedUpToRPS > 100) {
+			t.Errorf("run %s tested up to %v RPS, want the load the demo carried", run.RunID, run.TestedUpToRPS)
+		}
+		if run.Analysis == "" || !strings.HasPrefix(run.Analysis, out) {
+			t.Errorf("run %s: analysis %q, want its file under %s", run.RunID, run.Analysis, out)
+		}
+	}
+	if !strings.Contains(stdout, "=== run 2 of 2") || !strings.Contains(stdout, "Breaking point of each run:") || !strings.Contains(stdout, rep.Verdict) {
+		t.Errorf("stdout lacks the runs or the summary:\n%s", stdout)
 	}
 }
