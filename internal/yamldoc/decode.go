@@ -450,7 +450,7 @@ func (d *Doc) itemID(n *yaml.Node, t reflect.Type) string {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := resolveAlias(n.Content[i]), resolveAlias(n.Content[i+1])
-			if k != nil && val != nil && k.Value == key && val.Kind == yaml.ScalarNode {
+			if k != nil && val != nil && k.Value == key && val.Kind == yaml.ScalarNode && !isNull(val) {
 				return val.Value
 			}
 		}
