@@ -564,16 +564,13 @@ func fieldsOf(t reflect.Type) (map[string]field, []string) {
 	walk = func(t reflect.Type, prefix []int) {
 		for i := 0; i < t.NumField(); i++ {
 			sf := t.Field(i)
-			if !sf.IsExported() {
-				continue
-			}
 			y, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-			if y == "-" {
+			index := append(append([]int(nil), prefix...), i)
+			if y == "" && strings.Contains(","+opts+",", ",inline,") && sf.Type.Kind() == reflect.Struct && (sf.IsExported() || sf.Anonymous) {
+				walk(sf.Type, index)
 				continue
 			}
-			index := append(append([]int(nil), prefix...), i)
-			if y == "" && strings.Contains(","+opts+",", ",inline,") && sf.Type.Kind() == reflect.Struct {
-				walk(sf.Type, index)
+			if !sf.IsExported() || y == "-" {
 				continue
 			}
 			if y == "" {
