@@ -16,6 +16,7 @@ import (
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/report"
 )
 
 func init() {
@@ -146,7 +147,12 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(a)
 	case "markdown":
-		writeAnalysisMarkdown(e.stdout, &a)
+		md, err := report.AnalysisMarkdown(&a, run, f.service)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		_, err = e.stdout.Write(md)
+		return err
 	default:
 		writeAnalysisText(e.stdout, &a)
 	}
@@ -319,18 +325,7 @@ func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.S
 // table, the breaking points, the scalability fit, the bottleneck with its
 // evidence, the ranked resources, the slowest endpoints and the warnings.
 func writeAnalysisText(w io.Writer, a *model.Analysis) {
-	writeAnalysis(w, a, func(title string) string { return title + ":" })
-}
-
-// writeAnalysisMarkdown prints the same as writeAnalysisText with markdown
-// headings, for pull-request comments and reports.
-func writeAnalysisMarkdown(w io.Writer, a *model.Analysis) {
-	fmt.Fprintln(w, "# Capacity analysis")
-	fmt.Fprintln(w)
-	writeAnalysis(w, a, func(title string) string { return "## " + title })
-}
-
-func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) {
+	heading := func(title string) string { return title + ":" }
 	fmt.Fprintln(w, analysisHeadline(a))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.Verdict)
