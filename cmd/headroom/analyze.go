@@ -17,6 +17,8 @@ import (
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/report"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 func init() {
@@ -432,16 +434,9 @@ func bpLoad(b model.BreakingPoint) string {
 	case b.TargetRate > 0:
 		return fmt.Sprintf("%s it/s offered, %s RPS", fmtRate(b.TargetRate), fmtRate(b.RPS))
 	case b.VUs > 0:
-		return fmt.Sprintf("%s VUs / %s RPS", trimFloat(b.VUs), fmtRate(b.RPS))
+		return fmt.Sprintf("%s VUs / %s RPS", numfmt.Round(b.VUs, 1), fmtRate(b.RPS))
 	}
 	return fmtRate(b.RPS) + " RPS"
-}
-
-func trimFloat(v float64) string {
-	if v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func writeScalability(w io.Writer, a *model.Analysis) {
@@ -456,7 +451,7 @@ func writeScalability(w io.Writer, a *model.Analysis) {
 		fmt.Fprintf(w, "- USL fit of successful RPS against %s (%d levels): σ = %.4g, κ = %.4g, λ = %.4g RPS, R² = %.4f, %s confidence\n",
 			n, u.Points, u.Sigma, u.Kappa, u.Lambda, u.R2, u.Confidence)
 		if u.PeakN != nil {
-			fmt.Fprintf(w, "- peak: N* = %s %s → %s RPS\n", trimFloat(*u.PeakN), n, fmtRate(*u.PeakX))
+			fmt.Fprintf(w, "- peak: N* = %s %s → %s RPS\n", numfmt.Round(*u.PeakN, 1), n, fmtRate(*u.PeakX))
 		} else {
 			fmt.Fprintln(w, "- peak: none (no coherency penalty in the fit)")
 		}
@@ -465,7 +460,7 @@ func writeScalability(w io.Writer, a *model.Analysis) {
 		}
 	}
 	if a.Knee != nil {
-		fmt.Fprintf(w, "- knee of the throughput curve: %s %s / %s RPS\n", trimFloat(a.Knee.X), n, fmtRate(a.Knee.Y))
+		fmt.Fprintf(w, "- knee of the throughput curve: %s %s / %s RPS\n", numfmt.Round(a.Knee.X, 1), n, fmtRate(a.Knee.Y))
 	}
 }
 
@@ -483,7 +478,7 @@ func writeBottleneck(w io.Writer, a *model.Analysis) {
 	if b.SaturatedAtRPS != nil {
 		at := fmtRate(*b.SaturatedAtRPS) + " RPS"
 		if b.SaturatedAtVUs != nil {
-			at = trimFloat(*b.SaturatedAtVUs) + " VUs / " + at
+			at = numfmt.Round(*b.SaturatedAtVUs, 1) + " VUs / " + at
 		}
 		line := "- saturated from " + at
 		if a.BreakingPoint != nil {
