@@ -112,12 +112,12 @@ func demoScenario(target string, scale float64) *model.Scenario {
 type demoFlags struct {
 	out, target, selector, report string
 	prom                          promFlags
-	bottleneck, topology                      string
-	pool                                      int
-	orderDBMs                                 int
-	timeScale, multiplier                     float64
-	sloP95                                    time.Duration
-	quiet                                     bool
+	bottleneck, topology          string
+	pool                          int
+	orderDBMs                     int
+	timeScale, multiplier         float64
+	sloP95                        time.Duration
+	quiet                         bool
 }
 
 // demoBottlenecks are the stories of --bottleneck: pool is the checkout

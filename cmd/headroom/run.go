@@ -477,4 +477,3 @@ func logTopErrors(e *env, counts map[string]int64) {
 		e.log.Warn("request failures", "count", x.n, "error", x.msg)
 	}
 }
-
