@@ -9,6 +9,21 @@ import (
 	"syscall"
 )
 
+// exchange is the state of writeThenRead's callback. It lives in the
+// connection, with the callback bound to it once, so that no request
+// allocates a closure.
+type exchange struct {
+	req, p     []byte
+	written, n int
+	sent       bool
+	// errno is the failed system call's error, op its name ("write" or
+	// "read"); eof, that the peer closed the connection.
+	errno syscall.Errno
+	op    string
+	eof   bool
+	fn    func(fd uintptr) bool
+}
+
 // writeThenRead writes a request and reads the first bytes of its response
 // into p with the two system calls that take, where Write then Read on the
 // net.Conn take three: Read tries the socket at once, finds it empty
@@ -20,58 +35,34 @@ import (
 // therefore never lost; waiting before writing is not safe, because
 // prepareRead forgets readiness signalled before it.
 //
+// The socket is non-blocking, so its write and read return at once; on
+// Linux they are made as raw system calls (rawWrite, rawRead), which skip
+// the scheduler's bookkeeping for a call that may block: on a core shared
+// by every VU, that bookkeeping (and the system monitor taking the
+// processor from a goroutine it finds in a system call) cost more than the
+// calls themselves.
+//
 // ok is false when the exchange could not run this way: no raw connection,
 // or the socket took only part of the request (its buffer is full). written
 // says how much of req went out; the caller writes the rest and reads the
 // usual way. n bytes of the response are in p; err is an I/O error (io.EOF
 // when the peer closed the connection before answering), with net.Conn's
 // wording so that errors read and group as they do there.
-func writeThenRead(c net.Conn, rc syscall.RawConn, req, p []byte) (written, n int, ok bool, err error) {
-	if rc == nil {
+func writeThenRead(hc *h1conn, req, p []byte) (written, n int, ok bool, err error) {
+	if hc.rc == nil {
 		return 0, 0, false, nil
 	}
-	sent := false
-	var opErr error
-	rerr := rc.Read(func(fd uintptr) bool {
-		if !sent {
-			sent = true
-			for written < len(req) {
-				w, e := syscall.Write(int(fd), req[written:])
-				if w > 0 {
-					written += w
-				}
-				switch {
-				case e == syscall.EINTR:
-					continue
-				case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
-					// The send buffer is full: the caller writes the rest
-					// through the poller.
-					return true
-				case e != nil:
-					opErr = &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", e)}
-					return true
-				}
-			}
-			// Wait for the response.
-			return false
-		}
-		for {
-			r, e := syscall.Read(int(fd), p)
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
-				return false
-			case e != nil:
-				opErr = &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", e)}
-			case r == 0:
-				opErr = io.EOF
-			default:
-				n = r
-			}
-			return true
-		}
-	})
+	c := hc.c
+	x := &hc.x
+	if x.fn == nil {
+		x.fn = x.step
+	}
+	x.req, x.p = req, p
+	x.written, x.n, x.sent, x.errno, x.op, x.eof = 0, 0, false, 0, "", false
+	rerr := hc.rc.Read(x.fn)
+	written, n = x.written, x.n
+	errno, op, eof := x.errno, x.op, x.eof
+	x.req, x.p = nil, nil
 	if rerr != nil {
 		// The poller's own errors: a deadline that passed (the request
 		// timeout or a cancelled run) or a closed connection.
@@ -83,13 +74,58 @@ func writeThenRead(c net.Conn, rc syscall.RawConn, req, p []byte) (written, n in
 		}
 		return written, 0, true, rerr
 	}
-	if opErr != nil {
-		return written, 0, true, opErr
-	}
-	if written < len(req) {
+	switch {
+	case errno != 0:
+		return written, 0, true, &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
+	case eof:
+		return written, 0, true, io.EOF
+	case written < len(req):
 		return written, 0, false, nil
 	}
 	return written, n, true, nil
+}
+
+// step is RawConn.Read's callback: the first call writes the request, the
+// following ones read.
+func (x *exchange) step(fd uintptr) bool {
+	if !x.sent {
+		x.sent = true
+		for x.written < len(x.req) {
+			w, e := rawWrite(fd, x.req[x.written:])
+			if w > 0 {
+				x.written += w
+			}
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
+				// The send buffer is full: the caller writes the rest
+				// through the poller.
+				return true
+			case e != 0:
+				x.errno, x.op = e, "write"
+				return true
+			}
+		}
+		// Wait for the response.
+		return false
+	}
+	for {
+		r, e := rawRead(fd, x.p)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
+			return false
+		case e != 0:
+			x.errno, x.op = e, "read"
+		case r == 0:
+			x.eof = true
+		default:
+			x.n = r
+		}
+		return true
+	}
 }
 
 // rawConn returns c's raw connection, or nil.

@@ -65,6 +65,8 @@ type h1conn struct {
 	c net.Conn
 	// rc is c's raw connection for writeThenRead; nil when there is none.
 	rc syscall.RawConn
+	// x is writeThenRead's state.
+	x exchange
 	// rd is what the response parser reads from (kept here so that no
 	// request allocates it).
 	rd h1reader
@@ -149,7 +151,7 @@ func (x *h1reader) Read(p []byte) (int, error) {
 	c := x.hc.c
 	if !x.sent {
 		x.sent = true
-		w, n, ok, err := writeThenRead(c, x.hc.rc, x.req, p)
+		w, n, ok, err := writeThenRead(x.hc, x.req, p)
 		x.written = w
 		if ok {
 			return n, err
