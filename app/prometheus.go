@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 )
 
@@ -83,4 +84,34 @@ func OpenPrometheus(o PrometheusOptions, logger *slog.Logger) (*collector.Promet
 		return nil, err
 	}
 	return collector.NewPrometheus(cfg)
+}
+
+// RemoteWrite is the remote-write configuration to the backend the options
+// describe: the given URL (default URL/api/v1/write) with the same headers,
+// credentials and TLS settings as its query API, so that a runner writing
+// into an authenticated or multi-tenant Prometheus (Mimir's X-Scope-OrgID)
+// writes where its analysis reads.
+func (o PrometheusOptions) RemoteWrite(url string) (loadgen.RemoteWriteConfig, error) {
+	cfg, err := o.Config(nil)
+	if err != nil {
+		return loadgen.RemoteWriteConfig{}, err
+	}
+	if url == "" {
+		url = strings.TrimRight(cfg.URL, "/") + "/api/v1/write"
+	}
+	hc, err := cfg.TLS.Client()
+	if err != nil {
+		return loadgen.RemoteWriteConfig{}, err
+	}
+	rw := loadgen.RemoteWriteConfig{
+		URL: url, BearerTokenFile: cfg.BearerTokenFile,
+		BasicAuthUser: cfg.Username, BasicAuthPassword: cfg.Password, HTTPClient: hc,
+	}
+	if len(cfg.Headers) > 0 {
+		rw.Headers = make(map[string]string, len(cfg.Headers))
+		for k, v := range cfg.Headers {
+			rw.Headers[k] = v
+		}
+	}
+	return rw, nil
 }

@@ -24,12 +24,17 @@ const StoreFlushInterval = time.Second
 // scrapes the system under test and receives the runner's remote write,
 // or an embedded store that scrapes the system itself.
 type MetricsOptions struct {
-	// Prometheus is the base URL of the Prometheus the run records into;
-	// empty means the embedded store.
-	Prometheus string
-	// RemoteWrite is where the runner pushes its series; its URL defaults
-	// to Prometheus/api/v1/write when Prometheus is set. A URL without
-	// Prometheus pushes there as well as into the store.
+	// Prometheus is the Prometheus the run records into (its URL empty
+	// means the embedded store): the runner remote-writes to it with its
+	// headers, credentials and TLS settings.
+	Prometheus PrometheusOptions
+	// RemoteWrite is where the runner pushes its series. With Prometheus,
+	// its URL (default Prometheus/api/v1/write) is that backend's write
+	// endpoint and gets Prometheus's headers, credentials and TLS; its own
+	// Headers are added (winning by name), and its own BearerToken or
+	// Authorization header replaces Prometheus's credentials. A URL
+	// without Prometheus pushes there, with its own settings only, as well
+	// as into the store.
 	RemoteWrite loadgen.RemoteWriteConfig
 	// Scrape lists the /metrics endpoints the embedded store scrapes.
 	Scrape []collector.ScrapeTarget
@@ -64,6 +69,9 @@ type RunMetrics struct {
 	store         *collector.Store
 	scraper       *collector.Scraper
 	scrapeEvery   time.Duration
+	prom          PrometheusOptions
+	rw            loadgen.RemoteWriteConfig
+	log           *slog.Logger
 }
 
 // StartRunMetrics checks the options, opens the embedded store and starts
@@ -88,21 +96,23 @@ func StartRunMetrics(ctx context.Context, o MetricsOptions) (*RunMetrics, error)
 	if selector == "" && len(o.Scrape) > 0 {
 		selector = fmt.Sprintf(`{job=%q}`, o.Scrape[0].Job)
 	}
-	rm := &RunMetrics{scrapeEvery: o.ScrapeInterval}
+	rm := &RunMetrics{scrapeEvery: o.ScrapeInterval, prom: o.Prometheus, log: log}
 	rw := o.RemoteWrite
-	if o.Prometheus != "" {
-		u, err := url.Parse(o.Prometheus)
+	prom := strings.TrimSpace(o.Prometheus.URL)
+	if prom != "" {
+		u, err := url.Parse(prom)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &OptionError{"prometheus", fmt.Sprintf("%q: expected an absolute http(s) URL such as http://127.0.0.1:9090", o.Prometheus)}
+			return nil, &OptionError{"prometheus", fmt.Sprintf("%q: expected an absolute http(s) URL such as http://127.0.0.1:9090", prom)}
 		}
 		if len(o.Scrape) > 0 {
 			return nil, &OptionError{"scrape", "feeds the embedded store and cannot be used with a Prometheus: let your Prometheus scrape the system under test"}
 		}
-		if rw.URL == "" {
-			rw.URL = strings.TrimRight(o.Prometheus, "/") + "/api/v1/write"
+		if rw, err = remoteWriteTo(o.Prometheus, o.RemoteWrite); err != nil {
+			return nil, &OptionError{"prometheus", err.Error()}
 		}
-		rm.Ref = &model.MetricsRef{Prometheus: o.Prometheus, Selector: selector}
+		rm.Ref = &model.MetricsRef{Prometheus: prom, Selector: selector}
 	}
+	rm.rw = rw
 	if rw.URL != "" {
 		if rw.Logger == nil {
 			rw.Logger = log
@@ -114,7 +124,7 @@ func StartRunMetrics(ctx context.Context, o MetricsOptions) (*RunMetrics, error)
 		rm.Sinks = append(rm.Sinks, w)
 		rm.RemoteWriteURL = rw.URL
 	}
-	if o.Prometheus != "" {
+	if prom != "" {
 		return rm, nil
 	}
 	if o.StoreDir == "" {
@@ -185,3 +195,76 @@ func (rm *RunMetrics) Finish(run *model.Run) error {
 
 // HasStore reports whether the run records into an embedded store.
 func (rm *RunMetrics) HasStore() bool { return rm != nil && rm.store != nil }
+
+// remoteWriteTo is the remote write into the Prometheus the run records
+// into: its write endpoint with its headers, credentials and TLS, plus what
+// the remote write sets itself (see MetricsOptions.RemoteWrite).
+func remoteWriteTo(prom PrometheusOptions, own loadgen.RemoteWriteConfig) (loadgen.RemoteWriteConfig, error) {
+	rw, err := prom.RemoteWrite(own.URL)
+	if err != nil {
+		return rw, err
+	}
+	ownAuth := own.BearerToken != "" || own.BearerTokenFile != "" || own.BasicAuthUser != "" || own.BasicAuthPassword != ""
+	for k, v := range own.Headers {
+		if rw.Headers == nil {
+			rw.Headers = map[string]string{}
+		}
+		for have := range rw.Headers {
+			if strings.EqualFold(have, k) {
+				delete(rw.Headers, have)
+			}
+		}
+		rw.Headers[k] = v
+		ownAuth = ownAuth || strings.EqualFold(k, "Authorization")
+	}
+	if ownAuth {
+		rw.BearerToken, rw.BearerTokenFile = own.BearerToken, own.BearerTokenFile
+		rw.BasicAuthUser, rw.BasicAuthPassword = own.BasicAuthUser, own.BasicAuthPassword
+	}
+	rw.Timeout, rw.Retries, rw.Backoff, rw.MaxPending = own.Timeout, own.Retries, own.Backoff, own.MaxPending
+	rw.UserAgent, rw.Logger = own.UserAgent, own.Logger
+	if own.HTTPClient != nil {
+		rw.HTTPClient = own.HTTPClient
+	}
+	return rw, nil
+}
+
+// ShardThresholdTimeout bounds each query of a sharded run's thresholds,
+// which are judged every 5s.
+const ShardThresholdTimeout = 5 * time.Second
+
+// ShardThresholds judges a sharded run's thresholds over every shard, in
+// the Prometheus all shards write to: the run's Prometheus (with its
+// connection options), or else the base of a remote-write URL ending in
+// /api/v1/write (with the remote write's headers and credentials). It
+// returns nil, "" when there is neither: each shard then judges its own
+// requests. where is the Prometheus's URL, for messages.
+func (rm *RunMetrics) ShardThresholds() (th loadgen.AggregateThresholds, where string, err error) {
+	var cfg collector.PrometheusConfig
+	if strings.TrimSpace(rm.prom.URL) != "" {
+		if cfg, err = rm.prom.Config(rm.log); err != nil {
+			return nil, "", err
+		}
+	} else {
+		base, ok := strings.CutSuffix(strings.TrimRight(rm.rw.URL, "/"), "/api/v1/write")
+		if !ok {
+			return nil, "", nil
+		}
+		cfg = collector.PrometheusConfig{
+			URL: base, Headers: rm.rw.Headers, BearerToken: rm.rw.BearerToken, BearerTokenFile: rm.rw.BearerTokenFile,
+			Username: rm.rw.BasicAuthUser, Password: rm.rw.BasicAuthPassword, Logger: rm.log,
+		}
+	}
+	cfg.Retries = 1
+	if cfg.Timeout == 0 || cfg.Timeout > ShardThresholdTimeout {
+		cfg.Timeout = ShardThresholdTimeout
+	}
+	src, err := collector.NewPrometheus(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if th, err = collector.NewThresholds(collector.ThresholdsConfig{Source: src}); err != nil {
+		return nil, "", err
+	}
+	return th, src.URL(), nil
+}

@@ -157,15 +157,10 @@ func NewPrometheus(cfg PrometheusConfig) (*Prometheus, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if !cfg.TLS.isZero() {
-			tc, err := tlsConfig(cfg.TLS)
-			if err != nil {
-				return nil, err
-			}
-			tr.TLSClientConfig = tc
+		var err error
+		if hc, err = cfg.TLS.Client(); err != nil {
+			return nil, err
 		}
-		hc = &http.Client{Transport: tr}
 	}
 	// Requests carry credentials: a redirect to another host is refused.
 	hc = outbound.Client(hc)
@@ -181,6 +176,21 @@ func NewPrometheus(cfg PrometheusConfig) (*Prometheus, error) {
 
 // URL returns the base URL, with any password redacted.
 func (p *Prometheus) URL() string { return p.url }
+
+// Client is an HTTP client of its own with these TLS settings, for every
+// connection that must reach the same backend as the Prometheus source
+// (the runner's remote write to it, for one).
+func (t TLSConfig) Client() (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if !t.isZero() {
+		tc, err := tlsConfig(t)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = tc
+	}
+	return &http.Client{Transport: tr}, nil
+}
 
 func tlsConfig(t TLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // Opt-in by the user.

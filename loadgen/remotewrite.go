@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/headroom-sh/headroom/internal/outbound"
+	"github.com/headroom-sh/headroom/internal/readfile"
 )
 
 // Remote write protocol 1.0 headers (https://prometheus.io/docs/specs/remote_write_spec/).
@@ -60,6 +61,9 @@ type RemoteWriteConfig struct {
 	Headers map[string]string
 	// BearerToken is sent as "Authorization: Bearer TOKEN".
 	BearerToken string
+	// BearerTokenFile holds a bearer token, read on every request so that a
+	// rotated token is picked up; it cannot be combined with BearerToken.
+	BearerTokenFile string
 	// BasicAuthUser and BasicAuthPassword are sent as HTTP basic auth.
 	BasicAuthUser, BasicAuthPassword string
 	// Timeout bounds each HTTP attempt (default 10s).
@@ -100,7 +104,10 @@ func (c *RemoteWriteConfig) defaults() error {
 	if u.Host == "" {
 		return fmt.Errorf("%w: remote write URL %q has no host: expected an absolute http(s) URL such as http://127.0.0.1:9090/api/v1/write", ErrRemoteWriteConfig, c.URL)
 	}
-	if c.BearerToken != "" && (c.BasicAuthUser != "" || c.BasicAuthPassword != "") {
+	if c.BearerToken != "" && c.BearerTokenFile != "" {
+		return fmt.Errorf("%w: remote write to %q: a bearer token and a bearer token file are both set: expected at most one", ErrRemoteWriteConfig, c.URL)
+	}
+	if (c.BearerToken != "" || c.BearerTokenFile != "") && (c.BasicAuthUser != "" || c.BasicAuthPassword != "") {
 		return fmt.Errorf("%w: remote write to %q: a bearer token and basic auth are both set: expected at most one", ErrRemoteWriteConfig, c.URL)
 	}
 	for k := range c.Headers {
@@ -108,7 +115,7 @@ func (c *RemoteWriteConfig) defaults() error {
 		case "Content-Type", "Content-Encoding", "Content-Length", "X-Prometheus-Remote-Write-Version":
 			return fmt.Errorf("%w: remote write header %q is set by the protocol and cannot be overridden", ErrRemoteWriteConfig, k)
 		case "Authorization":
-			if c.BearerToken != "" || c.BasicAuthUser != "" || c.BasicAuthPassword != "" {
+			if c.BearerToken != "" || c.BearerTokenFile != "" || c.BasicAuthUser != "" || c.BasicAuthPassword != "" {
 				return fmt.Errorf("%w: remote write header %q conflicts with the bearer token or basic auth", ErrRemoteWriteConfig, k)
 			}
 		}
@@ -391,6 +398,13 @@ func (w *RemoteWriter) send(ctx context.Context, body []byte) (*RemoteWriteError
 	switch {
 	case w.cfg.BearerToken != "":
 		req.Header.Set("Authorization", "Bearer "+w.cfg.BearerToken)
+	case w.cfg.BearerTokenFile != "":
+		b, err := readfile.Read(w.cfg.BearerTokenFile, readfile.Config)
+		if err != nil {
+			err = fmt.Errorf("could not read the remote write bearer token file: %w", err)
+			return &RemoteWriteError{URL: w.cfg.URL, Message: err.Error(), Err: err}, 0
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
 	case w.cfg.BasicAuthUser != "" || w.cfg.BasicAuthPassword != "":
 		req.SetBasicAuth(w.cfg.BasicAuthUser, w.cfg.BasicAuthPassword)
 	}

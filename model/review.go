@@ -54,6 +54,15 @@ type ReviewSpec struct {
 	// Resources lists the catalog kinds to watch (db_pool, cpu, redis,
 	// ...); empty means every kind the catalog finds under Selector.
 	Resources []string `json:"resources,omitempty" yaml:"resources,omitempty"`
+	// SelectorFor scopes one resource kind, or one kind/family, with its
+	// own selector, e.g. {"db_server_connections": "{job=\"postgres\"}"}
+	// (the CLI's --selector-for).
+	SelectorFor map[string]string `json:"selector_for,omitempty" yaml:"selector_for,omitempty"`
+	// LimitFor states limits the metrics do not know, by kind or
+	// kind/family, in the family's unit, e.g. {"cpu": 4} (the CLI's
+	// --limit-for). A review never takes the reviewing machine's cores as
+	// a CPU limit: a CPU whose metrics say nothing needs one stated here.
+	LimitFor map[string]float64 `json:"limit_for,omitempty" yaml:"limit_for,omitempty"`
 	// SLO is what must hold (p95 latency and error-rate limits).
 	SLO SLO `json:"slo" yaml:"slo"`
 	// TargetHeadroom is the spare capacity the team wants over the observed
@@ -164,6 +173,16 @@ func (s *ReviewSpec) Validate() error {
 		seen[k] = true
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	for _, k := range sortedKeys(s.SelectorFor) {
+		if sel := strings.TrimSpace(s.SelectorFor[k]); !(strings.HasPrefix(sel, "{") && strings.HasSuffix(sel, "}")) {
+			add("selector_for."+k, "%q is not a label selector: expected one such as {job=\"postgres\"}", s.SelectorFor[k])
+		}
+	}
+	for _, k := range sortedKeys(s.LimitFor) {
+		if v := s.LimitFor[k]; !finite(v) || v <= 0 {
+			add("limit_for."+k, "%v: expected a limit > 0 in the family's unit, e.g. 4 (cores)", v)
+		}
+	}
 	if !finite(s.SLO.P95Ms) || s.SLO.P95Ms < 0 {
 		add("slo.p95_ms", "%v: expected a latency limit in milliseconds > 0 (0 means no latency SLO)", s.SLO.P95Ms)
 	}

@@ -30,6 +30,8 @@ func validateSpec(spec *model.ReviewSpec) error {
 	var errs []error
 	if err := spec.Validate(); err != nil {
 		errs = append(errs, err)
+	} else if err := app.CheckReviewScope(*spec, nil); err != nil {
+		errs = append(errs, err)
 	}
 	if spec.Schedule != "" {
 		if _, err := cronParser.Parse(spec.Schedule); err != nil {

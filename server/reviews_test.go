@@ -70,6 +70,11 @@ func TestReviews(t *testing.T) {
 		ts.wantError(t, "PUT", "/api/v1/reviews/checkout", adminToken, map[string]any{"slo": map[string]any{"p95_ms": 300}}, 422, "selector")
 		ts.wantError(t, "PUT", "/api/v1/reviews/checkout", adminToken, map[string]any{"selector": `{job="x"}`, "slo": map[string]any{"p95_ms": -1}}, 422, "slo.p95_ms")
 		ts.wantError(t, "PUT", "/api/v1/reviews/bad%20name", adminToken, reviewSpec(""), 422, "service")
+		// Stated limits and selectors are checked when given: a kind the
+		// catalog lacks is named with the known ones, a limit must be > 0.
+		ts.wantError(t, "PUT", "/api/v1/reviews/checkout", adminToken, map[string]any{"selector": `{job="x"}`, "limit_for": map[string]any{"cpuu": 4}}, 422, "limit for cpuu", "known kinds")
+		ts.wantError(t, "PUT", "/api/v1/reviews/checkout", adminToken, map[string]any{"selector": `{job="x"}`, "limit_for": map[string]any{"cpu": 0}}, 422, "limit_for.cpu")
+		ts.wantError(t, "PUT", "/api/v1/reviews/checkout", adminToken, map[string]any{"selector": `{job="x"}`, "selector_for": map[string]any{"db_pool": "job=x"}}, 422, "selector_for.db_pool")
 		ts.wantError(t, "PUT", "/api/v1/reviews/checkout", adminToken, `{"schedul": "@daily"}`, 400, "schedul")
 		ts.wantError(t, "GET", "/api/v1/reviews/checkout", roToken, nil, 404, "checkout")
 

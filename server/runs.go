@@ -420,7 +420,7 @@ func (s *Server) createRun(c echo.Context) error {
 func (s *Server) setupRunMetrics(ar *activeRun, lcfg *loadgen.Config, selector string, scrape []collector.ScrapeTarget) error {
 	o := app.MetricsOptions{Selector: selector, Logger: s.log}
 	if s.prom != nil {
-		o.Prometheus = s.cfg.Prometheus.URL
+		o.Prometheus = s.cfg.Prometheus.PrometheusOptions
 		o.RemoteWrite = loadgen.RemoteWriteConfig{URL: s.cfg.Prometheus.RemoteWriteURL, UserAgent: "headroom-serve", Logger: s.log}
 	} else {
 		if err := os.MkdirAll(ar.dir, 0o755); err != nil {

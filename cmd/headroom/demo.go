@@ -110,13 +110,14 @@ func demoScenario(target string, scale float64) *model.Scenario {
 }
 
 type demoFlags struct {
-	out, target, prometheus, selector, report string
-	bottleneck, topology                      string
-	pool                                      int
-	orderDBMs                                 int
-	timeScale, multiplier                     float64
-	sloP95                                    time.Duration
-	quiet                                     bool
+	out, target, selector, report string
+	prom                          promFlags
+	bottleneck, topology          string
+	pool                          int
+	orderDBMs                     int
+	timeScale, multiplier         float64
+	sloP95                        time.Duration
+	quiet                         bool
 }
 
 // demoBottlenecks are the stories of --bottleneck: pool is the checkout
@@ -144,7 +145,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply every stage's duration by this factor, from 0.1 to 10 (1 is about 2 minutes)")
 	fs.DurationVar(&f.sloP95, "slo-p95", analyzer.DefaultSLOP95, "p95 latency limit for the breaking point (default 800ms for pool, "+shapes.DefaultSLOP95.String()+" for the others)")
 	fs.StringVar(&f.target, "target", "", "run against this deployment instead of the in-process demo (needs --prometheus)")
-	fs.StringVar(&f.prometheus, "prometheus", "", "with --target: the Prometheus that scrapes the target and accepts remote write")
+	f.prom.register(fs, "with --target: the Prometheus `URL` that scrapes the target and accepts remote write (with the --prometheus-* headers, credentials and TLS settings)")
 	fs.StringVar(&f.selector, "selector", `{job="checkout"}`, "with --target: label selector of the target's series")
 	fs.StringVar(&f.report, "report", "", "`DIR` for report.md, report.json and report.html (default: OUT/report)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines")
@@ -175,7 +176,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("demo: --target-multiplier %v: expected a multiple greater than 0 such as 3", f.multiplier)
 	case f.timeScale < 0.1 || f.timeScale > 10 || math.IsNaN(f.timeScale):
 		return fmt.Errorf("demo: --time-scale %v: expected a factor from 0.1 to 10", f.timeScale)
-	case (f.target == "") != (f.prometheus == ""):
+	case (f.target == "") != (f.prom.url == ""):
 		return errors.New("demo: --target and --prometheus go together: the runner remote-writes to that Prometheus, which must scrape the target")
 	case f.target != "" && (set["pool"] || set["order-db-ms"]):
 		return errors.New("demo: --pool and --order-db-ms configure the in-process demo and cannot be used with --target")
@@ -183,6 +184,17 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("demo: --pool %d: expected at least 1", f.pool)
 	case f.orderDBMs < 1:
 		return fmt.Errorf("demo: --order-db-ms %d: expected at least 1", f.orderDBMs)
+	}
+	prom, err := f.prom.options(e, "demo")
+	if err != nil {
+		return err
+	}
+	if prom.URL == "" {
+		for _, name := range promFlagNames[1:] {
+			if set[name] {
+				return fmt.Errorf("demo: --%s needs --target and --prometheus URL", name)
+			}
+		}
 	}
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return fmt.Errorf("demo: --out: %w", err)
@@ -251,8 +263,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if f.quiet {
 		runArgs = append(runArgs, "--quiet")
 	}
-	if f.prometheus != "" {
-		runArgs = append(runArgs, "--prometheus", f.prometheus, "--selector", f.selector)
+	if f.prom.url != "" {
+		runArgs = append(append(runArgs, f.prom.args(set)...), "--selector", f.selector)
 	} else {
 		for _, s := range scrape {
 			runArgs = append(runArgs, "--scrape", s)
@@ -272,7 +284,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	opts := app.DefaultAnalyzeOptions()
 	opts.SLOP95 = f.sloP95
-	a, obs, err := app.Analyze(ctx, &app.AnalyzeRequest{Run: run, RunDir: f.out, Options: opts, Logger: e.log})
+	// The run records where its series are; the connection options apply
+	// to it.
+	a, obs, err := app.Analyze(ctx, &app.AnalyzeRequest{Run: run, RunDir: f.out, Prometheus: prom.WithURL(""), Options: opts, Logger: e.log})
 	if err != nil {
 		return fmt.Errorf("demo: analyze: %w", err)
 	}

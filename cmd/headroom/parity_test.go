@@ -11,10 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/server"
 )
@@ -161,4 +164,157 @@ func firstDifference(a, b string) string {
 		}
 	}
 	return "(no line differs)"
+}
+
+// TestTheCLIAndTheAPIReviewAlike reviews one recorded production day
+// through both front ends: `headroom review`, and PUT
+// /api/v1/reviews/{service} then POST .../run on a service whose clock
+// stands at the same end. The day's process CPU comes from a target on
+// 127.0.0.1 with no CPU limit in its metrics, which is where the two used
+// to differ (the CLI took this machine's cores as the limit). Without a
+// stated limit the CPU sets no capacity in either; with one (--limit-for
+// cpu=N, limit_for {cpu: N}) it does in both. The reviews must be the
+// same, and so must the service gauges the CLI writes and the service
+// exports.
+func TestTheCLIAndTheAPIReviewAlike(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const job = "review-parity"
+	base := startReviewPrometheusWith(t, job, true)
+	end := reviewTestDay.Add(24 * time.Hour)
+	selector := fmt.Sprintf(`{job=%q}`, job)
+
+	const token = "parity-admin-token-0123456789"
+	s, err := server.New(server.Config{
+		DataDir: t.TempDir(), Tokens: []server.Token{{Value: token, Admin: true}},
+		Prometheus: server.PrometheusConfig{PrometheusOptions: app.PrometheusOptions{URL: base}},
+		Clock:      func() time.Time { return end },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer func() {
+		hs.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer scancel()
+		_ = s.Shutdown(sctx)
+	}()
+	call := func(t *testing.T, method, path string, body any, wantStatus int) []byte {
+		t.Helper()
+		var r io.Reader
+		if body != nil {
+			b, err := json.Marshal(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, hs.URL+path, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != wantStatus {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, wantStatus)
+		}
+		return data
+	}
+
+	for _, tc := range []struct {
+		name, service string
+		cpuLimit      float64 // 0: none stated
+	}{
+		{"no CPU limit is invented", "checkout-parity", 0},
+		{"a stated CPU limit counts in both", "checkout-parity-limit", 0.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gaugesFile := filepath.Join(t.TempDir(), "gauges.prom")
+			args := []string{"review", "--prometheus", base, "--service", tc.service, "--selector", selector,
+				"--slo-p95", "300ms", "--lookback", "1d", "--end", end.Format(time.RFC3339), "--format", "json", "--gauges-file", gaugesFile}
+			spec := map[string]any{"selector": selector, "lookback": "1d", "slo": map[string]any{"p95_ms": 300}}
+			if tc.cpuLimit > 0 {
+				args = append(args, "--limit-for", fmt.Sprintf("cpu=%g", tc.cpuLimit))
+				spec["limit_for"] = map[string]float64{"cpu": tc.cpuLimit}
+			}
+			stdout, stderr, err := runHeadroom(t, args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			var viaCLI model.Review
+			if err := json.Unmarshal([]byte(stdout), &viaCLI); err != nil {
+				t.Fatalf("stdout is not a review: %v\n%s", err, stdout)
+			}
+			call(t, "PUT", "/api/v1/reviews/"+tc.service, spec, http.StatusOK)
+			var rec model.ReviewRecord
+			if err := json.Unmarshal(call(t, "POST", "/api/v1/reviews/"+tc.service+"/run", nil, http.StatusCreated), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Error != "" {
+				t.Fatalf("the service's review failed: %s", rec.Error)
+			}
+			cli, _ := json.MarshalIndent(viaCLI, "", "  ")
+			api, _ := json.MarshalIndent(rec.Review, "", "  ")
+			if !bytes.Equal(cli, api) {
+				t.Errorf("the CLI and the API reviewed %s differently:\n%s", tc.service, firstDifference(string(api), string(cli)))
+			}
+			// They agree on something worth agreeing on.
+			var cpu *model.ReviewResource
+			for i := range viaCLI.Resources {
+				if viaCLI.Resources[i].Kind == model.KindCPU {
+					cpu = &viaCLI.Resources[i]
+				}
+			}
+			switch {
+			case viaCLI.CapacityRPS <= 0:
+				t.Errorf("no capacity found: %+v", viaCLI)
+			case tc.cpuLimit == 0 && (viaCLI.LimitedBy != model.KindDBPool || (cpu != nil && cpu.SaturationRPS != nil)):
+				t.Errorf("limited by %q, cpu %+v; want the pool, and no saturation for a CPU whose limit nothing states", viaCLI.LimitedBy, cpu)
+			case tc.cpuLimit > 0 && (viaCLI.LimitedBy != model.KindCPU || cpu == nil || cpu.SaturationRPS == nil):
+				// 1 ms per request against 0.5 cores saturates at 90% near
+				// 450 RPS, before the pool's 900.
+				t.Errorf("limited by %q at %.0f RPS, cpu %+v; want the stated CPU limit", viaCLI.LimitedBy, viaCLI.CapacityRPS, cpu)
+			}
+
+			// The gauges: the CLI's file and the service's /metrics carry
+			// the same headroom_* series.
+			fromFile, err := os.ReadFile(gaugesFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exported := string(call(t, "GET", "/metrics", nil, http.StatusOK))
+			want := gaugeLines(string(fromFile), tc.service)
+			if len(want) == 0 {
+				t.Fatalf("the CLI's gauges file has no series of %s:\n%s", tc.service, fromFile)
+			}
+			if got := gaugeLines(exported, tc.service); !slices.Equal(got, want) {
+				t.Errorf("the service exports\n%s\nthe CLI wrote\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// gaugeLines are the sample lines of a service's gauges in a text
+// exposition, sorted, without timestamps.
+func gaugeLines(text, service string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "#") || strings.HasPrefix(l, "headroom_server_") || !strings.Contains(l, `service="`+service+`"`) {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		out = append(out, f[0]+" "+f[1])
+	}
+	sort.Strings(out)
+	return out
 }

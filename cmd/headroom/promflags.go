@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/headroom-sh/headroom/app"
@@ -19,6 +20,12 @@ type promFlags struct {
 	insecureSkipVerify                       bool
 	headers                                  stringList
 	timeout                                  time.Duration
+}
+
+// promFlagNames are the flags register adds, --prometheus first.
+var promFlagNames = []string{
+	"prometheus", "prometheus-timeout", "prometheus-bearer-token-file", "prometheus-username", "prometheus-password",
+	"prometheus-header", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file", "prometheus-insecure-skip-verify",
 }
 
 // register adds the flags; urlUsage says what --prometheus means to the
@@ -54,4 +61,27 @@ func (p *promFlags) options(e *env, cmd string) (app.PrometheusOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// args gives back the flags among them that were set, for a command that
+// runs another (demo runs `run`).
+func (p *promFlags) args(set map[string]bool) []string {
+	out := []string{"--prometheus", p.url}
+	add := func(name, v string) {
+		if set[name] {
+			out = append(out, "--"+name+"="+v)
+		}
+	}
+	add("prometheus-timeout", p.timeout.String())
+	add("prometheus-bearer-token-file", p.bearerTokenFile)
+	add("prometheus-username", p.username)
+	add("prometheus-password", p.password)
+	for _, h := range p.headers {
+		out = append(out, "--prometheus-header", h)
+	}
+	add("prometheus-ca-file", p.caFile)
+	add("prometheus-cert-file", p.certFile)
+	add("prometheus-key-file", p.keyFile)
+	add("prometheus-insecure-skip-verify", strconv.FormatBool(p.insecureSkipVerify))
+	return out
 }

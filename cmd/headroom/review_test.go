@@ -34,8 +34,10 @@ var reviewTestDay = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
 const reviewTestCapacity = 900.0
 
-// writeReviewDay writes the day as OpenMetrics text for promtool.
-func writeReviewDay(t *testing.T, path, job string) {
+// writeReviewDay writes the day as OpenMetrics text for promtool. With
+// localCPU the service's process also exports its CPU time, 1 ms per
+// request, as a target on 127.0.0.1 with no CPU limit in its metrics.
+func writeReviewDay(t *testing.T, path, job string, localCPU bool) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -90,6 +92,12 @@ func writeReviewDay(t *testing.T, path, job string) {
 	for _, p := range pts {
 		fmt.Fprintf(w, "pgxpool_max_conns{job=%q} 10 %d\n", job, p.ts.Unix())
 	}
+	if localCPU {
+		fmt.Fprintln(w, "# TYPE process_cpu_seconds counter")
+		for _, p := range pts {
+			fmt.Fprintf(w, "process_cpu_seconds_total{job=%q,instance=\"127.0.0.1:8080\"} %f %d\n", job, p.n*0.001, p.ts.Unix())
+		}
+	}
 	fmt.Fprintln(w, "# EOF")
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
@@ -100,6 +108,12 @@ func writeReviewDay(t *testing.T, path, job string) {
 // shared test Prometheus accepts samples at most 2h old) with its
 // remote-write receiver on, killed when the test ends.
 func startReviewPrometheus(t *testing.T, job string) string {
+	return startReviewPrometheusWith(t, job, false)
+}
+
+// startReviewPrometheusWith is startReviewPrometheus with the day's CPU
+// series when localCPU (see writeReviewDay).
+func startReviewPrometheusWith(t *testing.T, job string, localCPU bool) string {
 	t.Helper()
 	testenv.Require(t, testenv.PrometheusURL)
 	promtool := testenv.Require(t, testenv.Promtool)
@@ -115,7 +129,7 @@ func startReviewPrometheus(t *testing.T, job string) string {
 	}
 	dir := t.TempDir()
 	om := filepath.Join(dir, "day.om")
-	writeReviewDay(t, om, job)
+	writeReviewDay(t, om, job, localCPU)
 	data := filepath.Join(dir, "data")
 	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
 		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/term"
 
-	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/scenario"
@@ -225,8 +224,15 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		cfg.ProgressInterval = 5 * time.Second
 	}
 	if shard.Count > 1 && len(sc.Thresholds) > 0 {
-		if cfg.Aggregate, err = shardThresholds(e, f.metrics.prometheus, f.remoteWrite, f.remoteWriteHeaders); err != nil {
-			return err
+		th, where, err := rm.ShardThresholds()
+		switch {
+		case err != nil:
+			return fmt.Errorf("run: thresholds over every shard: %w", err)
+		case th == nil:
+			e.log.Warn("each shard judges the thresholds on its own requests: give --prometheus URL (the query API of the backend the shards write to) to judge them over every shard")
+		default:
+			e.log.Info("thresholds are judged over every shard of the run", "prometheus", where)
+			cfg.Aggregate = th
 		}
 	}
 	runner, err := loadgen.NewRunner(cfg)
@@ -470,34 +476,4 @@ func logTopErrors(e *env, counts map[string]int64) {
 		}
 		e.log.Warn("request failures", "count", x.n, "error", x.msg)
 	}
-}
-
-// shardThresholds judges a sharded run's thresholds over every shard, in
-// the Prometheus all shards write to: --prometheus, or else the base of a
-// --remote-write URL ending in /api/v1/write (with its headers and token).
-// Without either, each shard judges its own requests (nil).
-func shardThresholds(e *env, prom, remoteWrite string, headers stringList) (loadgen.AggregateThresholds, error) {
-	cfg := collector.PrometheusConfig{URL: prom, Timeout: 5 * time.Second, Retries: 1, Logger: e.log}
-	if prom == "" {
-		base, ok := strings.CutSuffix(strings.TrimRight(remoteWrite, "/"), "/api/v1/write")
-		if !ok {
-			e.log.Warn("each shard judges the thresholds on its own requests: give --prometheus URL (the query API of the backend the shards write to) to judge them over every shard")
-			return nil, nil
-		}
-		hdrs, err := parseHeaderFlags("run", "--remote-write-header", headers)
-		if err != nil {
-			return nil, err
-		}
-		cfg.URL, cfg.Headers, cfg.BearerToken = base, hdrs, e.getenv("HEADROOM_REMOTE_WRITE_TOKEN")
-	}
-	src, err := collector.NewPrometheus(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("run: thresholds over every shard: %w", err)
-	}
-	th, err := collector.NewThresholds(collector.ThresholdsConfig{Source: src})
-	if err != nil {
-		return nil, fmt.Errorf("run: thresholds over every shard: %w", err)
-	}
-	e.log.Info("thresholds are judged over every shard of the run", "prometheus", src.URL())
-	return th, nil
 }

@@ -21,7 +21,7 @@ import (
 // default, the embedded store saved beside run.json, which scrapes the
 // system under test itself (--scrape).
 type metricsFlags struct {
-	prometheus     string
+	prom           promFlags
 	scrape         stringList
 	scrapeInterval durationValue
 	selector       string
@@ -30,7 +30,7 @@ type metricsFlags struct {
 }
 
 func (m *metricsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&m.prometheus, "prometheus", "", "base URL of the Prometheus that scrapes the system under test; the runner remote-writes to it (URL/api/v1/write unless --remote-write says otherwise) and analysis reads from it")
+	m.prom.register(fs, "base `URL` of the Prometheus that scrapes the system under test; the runner remote-writes to it (URL/api/v1/write unless --remote-write says otherwise) with the --prometheus-* headers, credentials and TLS settings, and analysis reads from it")
 	fs.Var(&m.scrape, "scrape", "embedded store: scrape this /metrics endpoint during the run, [JOB=]URL such as checkout=http://127.0.0.1:8080/metrics (repeatable)")
 	m.scrapeInterval = durationValue{d: time.Second}
 	fs.Var(&m.scrapeInterval, "scrape-interval", "embedded store: how often --scrape endpoints are scraped, 1s to 5s (default 1s)")
@@ -44,7 +44,11 @@ func (m *metricsFlags) register(fs *flag.FlagSet) {
 // to --prometheus, and --remote-write. out is the run.json path ("" when
 // none is written).
 func setupRunMetrics(ctx context.Context, e *env, m *metricsFlags, set map[string]bool, out string, rw loadgen.RemoteWriteConfig) (*app.RunMetrics, error) {
-	o := app.MetricsOptions{Prometheus: m.prometheus, RemoteWrite: rw, ScrapeInterval: m.scrapeInterval.d, Selector: m.selector, Logger: e.log}
+	prom, err := m.prom.options(e, "run")
+	if err != nil {
+		return nil, err
+	}
+	o := app.MetricsOptions{Prometheus: prom, RemoteWrite: rw, ScrapeInterval: m.scrapeInterval.d, Selector: m.selector, Logger: e.log}
 	for _, s := range m.scrape {
 		t, err := collector.ParseScrapeFlag(s)
 		if err != nil {
@@ -53,7 +57,7 @@ func setupRunMetrics(ctx context.Context, e *env, m *metricsFlags, set map[strin
 		o.Scrape = append(o.Scrape, t)
 	}
 	switch {
-	case m.prometheus != "":
+	case prom.URL != "":
 	case m.noStore:
 		if len(o.Scrape) > 0 || set["store-dir"] {
 			return nil, errors.New("run: --no-store cannot be used with --scrape or --store-dir")
@@ -67,6 +71,13 @@ func setupRunMetrics(ctx context.Context, e *env, m *metricsFlags, set map[strin
 	}
 	if out != "" {
 		o.RunDir = filepath.Dir(out)
+	}
+	if prom.URL == "" {
+		for _, name := range promFlagNames[1:] {
+			if set[name] {
+				return nil, fmt.Errorf("run: --%s needs --prometheus URL", name)
+			}
+		}
 	}
 	rm, err := app.StartRunMetrics(ctx, o)
 	var oe *app.OptionError

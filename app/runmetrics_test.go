@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/headroom-sh/headroom/loadgen"
+)
+
+// oneGauge is a metric family to write.
+func oneGauge() []*dto.MetricFamily {
+	return []*dto.MetricFamily{{
+		Name: proto.String("headroom_vus"), Type: dto.MetricType_GAUGE.Enum(),
+		Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(3)}}},
+	}}
+}
+
+// TestARunsRemoteWriteCarriesThePrometheusOptions: the runner writes into
+// the Prometheus the run records into with that Prometheus's headers,
+// credentials and TLS (both front ends pass their options here), the
+// remote write's own headers win by name, and its own token replaces the
+// Prometheus credentials.
+func TestARunsRemoteWriteCarriesThePrometheusOptions(t *testing.T) {
+	var mu sync.Mutex
+	var got []http.Header
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Clone())
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prom := PrometheusOptions{URL: srv.URL + "/prefix", BearerTokenFile: tokenFile, Headers: map[string]string{"X-Scope-OrgID": "t1", "X-Team": "a"}}
+	for _, tc := range []struct {
+		name                   string
+		own                    loadgen.RemoteWriteConfig
+		path, tenant, team, az string
+	}{
+		{"the Prometheus's own settings", loadgen.RemoteWriteConfig{}, "/prefix/api/v1/write", "t1", "a", "Bearer file-token"},
+		{"a write URL of its own keeps them", loadgen.RemoteWriteConfig{URL: srv.URL + "/push"}, "/push", "t1", "a", "Bearer file-token"},
+		{"a header of its own wins by name", loadgen.RemoteWriteConfig{Headers: map[string]string{"x-team": "b"}}, "/prefix/api/v1/write", "t1", "b", "Bearer file-token"},
+		{"a token of its own replaces the credentials", loadgen.RemoteWriteConfig{BearerToken: "own"}, "/prefix/api/v1/write", "t1", "a", "Bearer own"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			got, paths = nil, nil
+			mu.Unlock()
+			rm, err := StartRunMetrics(context.Background(), MetricsOptions{Prometheus: prom, RemoteWrite: tc.own})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rm.Sinks) != 1 {
+				t.Fatalf("%d sinks, want the remote writer", len(rm.Sinks))
+			}
+			if err := rm.Sinks[0].Write(context.Background(), time.Now(), oneGauge()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 {
+				t.Fatalf("%d writes, want 1", len(got))
+			}
+			h := got[0]
+			if paths[0] != tc.path || h.Get("X-Scope-OrgID") != tc.tenant || h.Get("X-Team") != tc.team || h.Get("Authorization") != tc.az {
+				t.Errorf("write to %s with X-Scope-OrgID %q, X-Team %q, Authorization %q; want %s, %q, %q, %q",
+					paths[0], h.Get("X-Scope-OrgID"), h.Get("X-Team"), h.Get("Authorization"), tc.path, tc.tenant, tc.team, tc.az)
+			}
+		})
+	}
+}
