@@ -259,8 +259,8 @@ var textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem(
 var expected = map[reflect.Type]string{
 	reflect.TypeOf(model.Duration(0)): `a duration such as "30s" or "1m30s"`,
 	reflect.TypeOf(model.Threshold{}): `a threshold expression such as "p(95)<800" or a mapping (threshold, abortOnFail, delayAbortEval)`,
-	reflect.TypeOf(model.CPU(0)):      `a CPU quantity such as 0.5 or 500m`,
-	reflect.TypeOf(model.Bytes(0)):    `a size such as 512Mi or 2Gi`,
+	reflect.TypeOf(model.CPU(0)):      `a CPU quantity: cores such as 0.5 or 2, or millicores such as 500m`,
+	reflect.TypeOf(model.Bytes(0)):    `a memory quantity such as 512Mi, 1Gi or 2G`,
 }
 
 func readsText(v reflect.Value) bool {

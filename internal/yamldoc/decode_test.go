@@ -25,6 +25,7 @@ type doc struct {
 	Items    []item         `yaml:"items"`
 	Tags     []string       `yaml:"tags"`
 	Anything any            `yaml:"anything"`
+	CPU      model.CPU      `yaml:"cpu"`
 }
 
 var errKind = errors.New("invalid test document")
