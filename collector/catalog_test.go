@@ -132,35 +132,35 @@ func TestLoadCatalogErrors(t *testing.T) {
 		{
 			name: "an unknown key names the file, the line, the field path and the keys expected",
 			file: "unknown-key.yaml",
-			want: []string{"unknown-key.yaml:5: resources[db_pool].families[pgxpool]: unknown key \"limitt\": expected one of name, detect, usage, limit"},
+			want: []string{"unknown-key.yaml:5:9: resources[db_pool].families[pgxpool].limitt: unknown field \"limitt\" (did you mean \"limit\"?); expected one of name, detect, usage, limit"},
 		},
 		{
 			name: "broken PromQL names the file, the line and the field",
 			file: "broken-promql.yaml",
-			want: []string{"broken-promql.yaml:6: resources[db_pool].families[pgxpool].usage: invalid PromQL:", "parse error"},
+			want: []string{"broken-promql.yaml:6:16: resources[db_pool].families[pgxpool].usage: invalid PromQL:", "parse error"},
 		},
 		{
 			name: "a selector without braces names its line and field",
 			file: "bad-selector.yaml",
-			want: []string{"bad-selector.yaml:3: resources[db_server_connections].selector: invalid label selector", "expected label matchers in braces"},
+			want: []string{"bad-selector.yaml:3:15: resources[db_server_connections].selector: invalid label selector", "expected label matchers in braces"},
 		},
 		{
 			name: "a custom kind needs a name and every new family a detect query",
 			file: "custom-kind-incomplete.yaml",
 			want: []string{
-				"custom-kind-incomplete.yaml:2: resources[kafka_consumer].name: missing: a custom kind needs a human name",
-				"custom-kind-incomplete.yaml:4: resources[kafka_consumer].families[kafka_exporter].detect: missing",
+				"custom-kind-incomplete.yaml:2:5: resources[kafka_consumer].name: missing: a custom kind needs a human name",
+				"custom-kind-incomplete.yaml:4:9: resources[kafka_consumer].families[kafka_exporter].detect: missing",
 			},
 		},
 		{
 			name: "a family listed twice is refused at its second place",
 			file: "duplicate-family.yaml",
-			want: []string{"duplicate-family.yaml:6: resources[redis].families[redis_exporter].name: family \"redis_exporter\" is listed twice"},
+			want: []string{"duplicate-family.yaml:6:9: resources[redis].families[redis_exporter].name: family \"redis_exporter\" is listed twice"},
 		},
 		{
 			name: "a value of the wrong type names its line",
 			file: "wrong-type.yaml",
-			want: []string{"wrong-type.yaml", "line 3", "cannot unmarshal"},
+			want: []string{"wrong-type.yaml:3:15: resources[cpu].families: expected a list, got \"process\""},
 		},
 		{
 			name: "a missing file says it could not be read",

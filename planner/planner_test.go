@@ -232,6 +232,9 @@ func TestPlanDecisions(t *testing.T) {
 	hpaTopo.API.HPA = &model.HPA{MinReplicas: 3, MaxReplicas: 8, TargetCPUUtilization: 0.7}
 	staging := launchTopology()
 	staging.Tested = &model.TestedShape{Pods: 1}
+	memcachedTopo := launchTopology()
+	memcachedTopo.Database.CPUUtilization = 0.2
+	memcachedTopo.Cache.Engine = model.EngineMemcached
 
 	tests := []struct {
 		name     string
@@ -291,6 +294,19 @@ func TestPlanDecisions(t *testing.T) {
 				// 0.96 at 520 RPS → 0.997 at 540 → ceil(0.997/0.7) = 2 shards.
 				c := change(p, "cache")
 				if c.From != "1" || c.To != "2" || c.MonthlyCostDelta != 150.38 || c.Kind != model.ChangeHorizontal {
+					t.Errorf("cache change = %+v", c)
+				}
+			},
+		},
+		{
+			name:     "a memcached at its limit moves to a larger node type, since it runs on every core",
+			analysis: cacheBoundAnalysis(), topo: memcachedTopo, target: Target{Multiplier: 3},
+			want: []string{"cache"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 2 vCPUs × 2 shards' worth of load → 4 vCPUs: cache.r6g.xlarge.
+				c := change(p, "cache")
+				if c.Kind != model.ChangeVertical || c.From != "cache.r6g.large" || c.To != "cache.r6g.xlarge" || !c.Assumption ||
+					!near(c.MonthlyCostDelta, (0.411-0.206)*730, 0.005) {
 					t.Errorf("cache change = %+v", c)
 				}
 			},

@@ -6,8 +6,10 @@ package golden
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -34,6 +36,17 @@ func Check(t testing.TB, dir, ext string, got []byte) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended):\n%s", path, got)
+		t.Errorf("%s (run go test -update if the change is intended):\n%s", difference(path, got, want), got)
 	}
+}
+
+// difference names the first line where got and want differ.
+func difference(path string, got, want []byte) string {
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < min(len(gl), len(wl)); i++ {
+		if gl[i] != wl[i] {
+			return fmt.Sprintf("%s differs at line %d:\n got: %.300s\nwant: %.300s", path, i+1, gl[i], wl[i])
+		}
+	}
+	return fmt.Sprintf("%s differs in length: %d lines, want %d", path, len(gl), len(wl))
 }

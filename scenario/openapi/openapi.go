@@ -60,16 +60,19 @@ func parseOpenAPI(data []byte, path string, externalRefs bool) (api *generate.AP
 		return nil, &generate.SpecError{File: path, Line: v.line, Pointer: "#/openapi", Msg: fmt.Sprintf("OpenAPI %s is not supported: expected 3.0 or 3.1", v.value)}
 	}
 
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = externalRefs
-	loader.ReadFromURIFunc = func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
-		if !externalRefs {
-			return nil, fmt.Errorf("$ref to %q: references to other files are not followed here", u.String())
+	newLoader := func() *openapi3.Loader {
+		loader := openapi3.NewLoader()
+		loader.IsExternalRefsAllowed = externalRefs
+		loader.ReadFromURIFunc = func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
+			if !externalRefs {
+				return nil, fmt.Errorf("$ref to %q: references to other files are not followed here", u.String())
+			}
+			if u.Scheme != "" && u.Scheme != "file" {
+				return nil, fmt.Errorf("$ref to %q: only local files are followed, not URLs; download the file next to the document and refer to it by path", u.String())
+			}
+			return openapi3.ReadFromFile(l, u)
 		}
-		if u.Scheme != "" && u.Scheme != "file" {
-			return nil, fmt.Errorf("$ref to %q: only local files are followed, not URLs; download the file next to the document and refer to it by path", u.String())
-		}
-		return openapi3.ReadFromFile(l, u)
+		return loader
 	}
 	var location *url.URL
 	if externalRefs {
@@ -90,7 +93,13 @@ func parseOpenAPI(data []byte, path string, externalRefs bool) (api *generate.AP
 		isJSON := node == nil
 		// The parsed YAML is no longer needed: let it go before decoding.
 		node = nil
-		doc, err = loadLargeOpenAPI(jsonData, isJSON, ix, path, loader, location)
+		if readInBatches {
+			api, batched, err := readLargeInBatches(jsonData, data, isJSON, ix, path, newLoader, location)
+			if batched {
+				return api, err
+			}
+		}
+		doc, err = loadLargeOpenAPI(jsonData, isJSON, ix, path, newLoader(), location)
 		var se *generate.SpecError
 		if errors.As(err, &se) {
 			return nil, err
@@ -99,6 +108,7 @@ func parseOpenAPI(data []byte, path string, externalRefs bool) (api *generate.AP
 			return nil, loadError(path, data, err)
 		}
 	} else {
+		loader := newLoader()
 		loader.IncludeOrigin = true
 		if location != nil {
 			doc, err = loader.LoadFromDataWithPath(data, location)
@@ -270,18 +280,45 @@ type openapiReader struct {
 	done     map[*openapi3.Schema]*generate.Schema
 	active   map[*openapi3.Schema]bool
 	warnings []string
+	// base is the base path of the first server.
+	base string
+	// A document read in batches (readLargeInBatches) names the schemas
+	// that are components: compOf gives, for the current batch, the
+	// component that defines a schema, and named and activeNamed play the
+	// parts of done and active for components across batches.
+	compOf      map[*openapi3.Schema]string
+	named       map[string]*generate.Schema
+	activeNamed map[string]bool
 }
 
 var methodOrder = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"}
 
 func (r *openapiReader) read() (*generate.APIModel, error) {
+	api := r.begin()
+	var all []located
+	if r.doc.Paths != nil {
+		all = r.routes(r.doc.Paths, r.doc.Paths.InMatchingOrder(), all)
+	}
+	return r.finish(api, all)
+}
+
+// located is a route with its place in the document.
+type located struct {
+	route generate.Route
+	line  int
+	order int
+}
+
+// begin gives the model without its routes: title, base path, target and
+// security schemes.
+func (r *openapiReader) begin() *generate.APIModel {
 	doc := r.doc
 	api := &generate.APIModel{Source: r.file, Kind: "OpenAPI " + doc.OpenAPI}
 	if doc.Info != nil {
 		api.Title = doc.Info.Title
 	}
-	base := r.servers(api)
-	api.BasePath = base
+	r.base = r.servers(api)
+	api.BasePath = r.base
 	if doc.Components != nil {
 		names := make([]string, 0, len(doc.Components.SecuritySchemes))
 		for n := range doc.Components.SecuritySchemes {
@@ -298,53 +335,60 @@ func (r *openapiReader) read() (*generate.APIModel, error) {
 			api.Schemes = append(api.Schemes, sc)
 		}
 	}
-	type located struct {
-		route generate.Route
-		line  int
-		order int
+	return api
+}
+
+// routes converts the operations of the paths named by keys, in that order,
+// and appends them to all.
+func (r *openapiReader) routes(paths *openapi3.Paths, keys []string, all []located) []located {
+	if paths == nil {
+		return all
 	}
-	var all []located
-	if doc.Paths != nil {
-		for _, p := range doc.Paths.InMatchingOrder() {
-			item := doc.Paths.Value(p)
-			if item == nil {
+	base := r.base
+	for _, p := range keys {
+		item := paths.Value(p)
+		if item == nil {
+			continue
+		}
+		ops := item.Operations()
+		for mi, method := range methodOrder {
+			op := ops[method]
+			if op == nil {
 				continue
 			}
-			ops := item.Operations()
-			for mi, method := range methodOrder {
-				op := ops[method]
-				if op == nil {
-					continue
-				}
-				rt := r.route(base+p, method, item, op)
-				line, rank := 0, 0
-				if op.Origin != nil && op.Origin.Key != nil {
-					line = op.Origin.Key.Line
-				} else if item.Origin != nil && item.Origin.Key != nil {
-					line = item.Origin.Key.Line
-				}
-				rank = line
-				if r.index != nil {
-					pos, ok := r.index["/paths/"+escapePointer(p)+"/"+strings.ToLower(method)]
-					if !ok {
-						pos = r.index["/paths/"+escapePointer(p)]
-					}
-					line, rank = pos.line, pos.order
-				}
-				if line > 0 {
-					rt.Source = r.file + ":" + strconv.Itoa(line)
-				}
-				all = append(all, located{route: rt, line: rank, order: mi})
+			rt := r.route(base+p, method, item, op)
+			line, rank := 0, 0
+			if op.Origin != nil && op.Origin.Key != nil {
+				line = op.Origin.Key.Line
+			} else if item.Origin != nil && item.Origin.Key != nil {
+				line = item.Origin.Key.Line
 			}
+			rank = line
+			if r.index != nil {
+				pos, ok := r.index["/paths/"+escapePointer(p)+"/"+strings.ToLower(method)]
+				if !ok {
+					pos = r.index["/paths/"+escapePointer(p)]
+				}
+				line, rank = pos.line, pos.order
+			}
+			if line > 0 {
+				rt.Source = r.file + ":" + strconv.Itoa(line)
+			}
+			all = append(all, located{route: rt, line: rank, order: mi})
 		}
 	}
-	// Routes in the order the document lists them.
+	return all
+}
+
+// finish puts the routes in the order the document lists them.
+func (r *openapiReader) finish(api *generate.APIModel, all []located) (*generate.APIModel, error) {
 	sort.SliceStable(all, func(i, j int) bool {
 		if all[i].line != all[j].line {
 			return all[i].line < all[j].line
 		}
 		return all[i].route.Path < all[j].route.Path
 	})
+	api.Routes = make([]generate.Route, 0, len(all))
 	for _, l := range all {
 		api.Routes = append(api.Routes, l.route)
 	}
@@ -631,6 +675,9 @@ func (r *openapiReader) schema(ref *openapi3.SchemaRef) *generate.Schema {
 		return &generate.Schema{Name: refName(refString(ref))}
 	}
 	v := ref.Value
+	if key, ok := r.compOf[v]; ok {
+		return r.component(key, ref)
+	}
 	if s, ok := r.done[v]; ok {
 		return s
 	}
@@ -647,6 +694,26 @@ func (r *openapiReader) schema(ref *openapi3.SchemaRef) *generate.Schema {
 	// A schema that is only reached through a cut cycle is still
 	// complete; memoize it when nothing below it was cut.
 	r.done[v] = s
+	return s
+}
+
+// component converts the schema a component defines once for all batches,
+// as schema does for one document.
+func (r *openapiReader) component(key string, ref *openapi3.SchemaRef) *generate.Schema {
+	if s, ok := r.named[key]; ok {
+		return s
+	}
+	name := refName(ref.Ref)
+	if r.activeNamed[key] {
+		return &generate.Schema{Name: name, Type: "object", Recursive: true}
+	}
+	r.activeNamed[key] = true
+	defer delete(r.activeNamed, key)
+	s := r.convert(ref.Value)
+	if s.Name == "" {
+		s.Name = name
+	}
+	r.named[key] = s
 	return s
 }
 

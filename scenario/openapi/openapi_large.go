@@ -265,34 +265,40 @@ func largeSpecJSON(data []byte, node *yaml.Node, path string) ([]byte, specIndex
 func loadLargeOpenAPI(jsonData []byte, isJSON bool, ix specIndex, path string, loader *openapi3.Loader, location *url.URL) (*openapi3.T, error) {
 	doc, err := decodeOpenAPIJSON(jsonData)
 	if err != nil {
-		se := &generate.SpecError{File: path, Msg: err.Error()}
-		var pe *pieceError
-		if errors.As(err, &pe) {
-			se.Pointer = "#" + pe.pointer
-			se.Line = ix.line(pe.pointer)
-			err = pe.err
-			se.Msg = err.Error()
-		}
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			if isJSON && pe == nil {
-				se.Line = bytes.Count(jsonData[:min(int(syn.Offset), len(jsonData))], []byte("\n")) + 1
-			}
-			se.Msg = "syntax error: " + syn.Error()
-		case errors.As(err, &typ):
-			if isJSON && pe == nil {
-				se.Line = bytes.Count(jsonData[:min(int(typ.Offset), len(jsonData))], []byte("\n")) + 1
-			}
-			se.Msg = fmt.Sprintf("expected %s, found %s", typ.Type, typ.Value)
-		}
-		return nil, se
+		return nil, decodeError(err, ix, path, jsonData, isJSON)
 	}
 	if err := loader.ResolveRefsIn(doc, location); err != nil {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// decodeError places an error of decoding the JSON text of a large
+// document: by the pointer of the piece being decoded, else by offset.
+func decodeError(err error, ix specIndex, path string, jsonData []byte, isJSON bool) error {
+	se := &generate.SpecError{File: path, Msg: err.Error()}
+	var pe *pieceError
+	if errors.As(err, &pe) {
+		se.Pointer = "#" + pe.pointer
+		se.Line = ix.line(pe.pointer)
+		err = pe.err
+		se.Msg = err.Error()
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		if isJSON && pe == nil {
+			se.Line = bytes.Count(jsonData[:min(int(syn.Offset), len(jsonData))], []byte("\n")) + 1
+		}
+		se.Msg = "syntax error: " + syn.Error()
+	case errors.As(err, &typ):
+		if isJSON && pe == nil {
+			se.Line = bytes.Count(jsonData[:min(int(typ.Offset), len(jsonData))], []byte("\n")) + 1
+		}
+		se.Msg = fmt.Sprintf("expected %s, found %s", typ.Type, typ.Value)
+	}
+	return se
 }
 
 // pieceError is an error in one path item or component, with its pointer.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,8 +20,11 @@ import (
 // writeLargeSpec lets a user write the benchmark's document to a file to
 // measure the command line on it:
 //
-//	go test ./scenario -run TestWriteLargeSpec -large-spec /tmp/large.json
-var writeLargeSpec = flag.String("large-spec", "", "write the large generated OpenAPI document to this `file`")
+//	go test ./scenario/openapi -run TestWriteLargeSpec -large-spec /tmp/large.json [-large-spec-operations 80000]
+var (
+	writeLargeSpec      = flag.String("large-spec", "", "write the large generated OpenAPI document to this `file`")
+	largeSpecOperations = flag.Int("large-spec-operations", 16000, "the `number` of operations of the document -large-spec writes (a multiple of 10)")
+)
 
 // largeOpenAPISpec builds an OpenAPI 3.0 document in compact one-line JSON
 // with resources×10 operations. Each resource has a schema that refers to
@@ -119,20 +123,31 @@ func TestWriteLargeSpec(t *testing.T) {
 	if *writeLargeSpec == "" {
 		t.Skip("no -large-spec file to write")
 	}
-	if err := os.WriteFile(*writeLargeSpec, largeOpenAPISpec(1600), 0o644); err != nil {
+	if *largeSpecOperations < 10 {
+		t.Fatalf("-large-spec-operations %d: expected at least 10", *largeSpecOperations)
+	}
+	if err := os.WriteFile(*writeLargeSpec, largeOpenAPISpec(*largeSpecOperations/10), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // BenchmarkReadLargeOpenAPI reads documents of 4,000 and 16,000
-// operations (2.4 MB and 9.8 MB of one-line JSON) and generates a scenario
-// and the dry run's summary from them, as `headroom generate --dry-run`
-// does. Besides time and allocations it reports the peak of the live heap,
-// sampled every 5 ms while it runs.
+// operations (2.4 MB and 9.8 MB of one-line JSON), and of
+// -large-spec-operations when it names another size (80,000 operations
+// are 49 MB), and generates a scenario and the dry run's summary from
+// them, as `headroom generate --dry-run` does. Besides time and
+// allocations it reports the peak of the live heap, sampled every 5 ms
+// while it runs:
+//
+//	go test ./scenario/openapi -run XXX -bench ReadLargeOpenAPI -large-spec-operations 80000
 func BenchmarkReadLargeOpenAPI(b *testing.B) {
-	for _, resources := range []int{400, 1600} {
-		data := largeOpenAPISpec(resources)
-		b.Run(fmt.Sprintf("%d-operations", resources*10), func(b *testing.B) {
+	sizes := []int{4000, 16000}
+	if n := *largeSpecOperations; n >= 10 && !slices.Contains(sizes, n/10*10) {
+		sizes = append(sizes, n/10*10)
+	}
+	for _, ops := range sizes {
+		data := largeOpenAPISpec(ops / 10)
+		b.Run(fmt.Sprintf("%d-operations", ops), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			runtime.GC()
@@ -295,6 +310,121 @@ func TestLargeDocumentsAreReadLikeSmallOnes(t *testing.T) {
 			}
 			if a, b := normalizedModel(small), normalizedModel(big); a != b {
 				t.Errorf("the two paths differ:\n%s", firstDiff(a, b))
+			}
+			// Batches of one path item give the same as one batch.
+			defer func(n int) { largeBatchSize = n }(largeBatchSize)
+			largeBatchSize = 1
+			one, err := Read(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := normalizedModel(big), normalizedModel(one); a != b {
+				t.Errorf("batches of one path item differ:\n%s", firstDiff(a, b))
+			}
+		})
+	}
+}
+
+// modelJSON is the model as JSON, property order kept.
+func modelJSON(t *testing.T, api *generate.APIModel) string {
+	t.Helper()
+	b, err := json.MarshalIndent(api, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A document read in batches gives exactly the model the whole document
+// gives: the same routes in the same order, and the same schemas, cut at
+// the same places where they refer to each other in cycles, however the
+// paths fall into batches.
+func TestBatchesReadLikeTheWholeDocument(t *testing.T) {
+	defer func(size, n int, on bool) { openapiLargeSize, largeBatchSize, readInBatches = size, n, on }(openapiLargeSize, largeBatchSize, readInBatches)
+	openapiLargeSize = 0
+	data := largeOpenAPISpec(9)
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, data, "", " "); err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string][]byte{"one-line": data, "indented": indented.Bytes()} {
+		readInBatches = false
+		whole, err := Parse(doc, "large.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := modelJSON(t, whole)
+		readInBatches = true
+		for _, n := range []int{1, 2, 5, 17, 1000} {
+			largeBatchSize = n
+			got, err := Parse(doc, "large.json")
+			if err != nil {
+				t.Fatalf("%s, batches of %d: %v", name, n, err)
+			}
+			if g := modelJSON(t, got); g != want {
+				t.Errorf("%s, batches of %d path items:\n%s", name, n, firstDiff(want, g))
+			}
+		}
+	}
+}
+
+// Checks that span the whole document still do when it is read in
+// batches, with the messages the whole document gives.
+func TestBatchesKeepTheChecksOfTheWholeDocument(t *testing.T) {
+	defer func(size, n, on any) {
+		openapiLargeSize, largeBatchSize, readInBatches = size.(int), n.(int), on.(bool)
+	}(openapiLargeSize, largeBatchSize, readInBatches)
+	openapiLargeSize, largeBatchSize = 0, 1
+	doc := func(paths, schemas string) []byte {
+		return []byte("{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"T\",\"version\":\"1\"},\n\"paths\":{" + paths +
+			"},\n\"components\":{\"schemas\":{" + schemas + "}}}")
+	}
+	ok := `{"type":"object","properties":{"a":{"type":"string"}}}`
+	op := func(id, schema string) string {
+		return `{"operationId":"` + id + `","responses":{"200":{"description":"ok","content":{"application/json":{"schema":` + schema + `}}}}}`
+	}
+	cases := []struct {
+		name string
+		doc  []byte
+		want []string
+	}{
+		{"a duplicate operation id in two batches", doc(`"/a":{"get":`+op("same", `{"$ref":"#/components/schemas/S"}`)+`},
+"/b":{"get":`+op("same", `{"$ref":"#/components/schemas/S"}`)+`}`, `"S":`+ok),
+			[]string{`operations "GET /a" and "GET /b" have the same operation id "same"`, "#/paths"}},
+		{"conflicting templates in two batches", doc(`"/a/{x}":{"parameters":[{"name":"x","in":"path","required":true,"schema":{"type":"string"}}],"get":`+op("one", ok)+`},
+"/a/{y}":{"parameters":[{"name":"y","in":"path","required":true,"schema":{"type":"string"}}],"get":`+op("two", ok)+`}`, `"S":`+ok),
+			[]string{`conflicting paths "/a/{y}" and "/a/{x}"`, "#/paths"}},
+		{"an invalid component no path uses", doc(`"/a":{"get":`+op("one", ok)+`}`, `"S":`+ok+`,
+"Unused":{"type":"strng"}`),
+			[]string{"large.json:4:", "#/components/schemas/Unused", `unsupported 'type' value "strng"`}},
+		{"an invalid component a later batch uses", doc(`"/a":{"get":`+op("one", `{"$ref":"#/components/schemas/S"}`)+`},
+"/b":{"get":`+op("two", `{"$ref":"#/components/schemas/Bad"}`)+`}`, `"S":`+ok+`,
+"Bad":{"type":"object","properties":{"n":{"type":"strng"}}}`),
+			[]string{"large.json:5:", "#/components/schemas/Bad", `unsupported 'type' value "strng"`}},
+		{"a $ref to a missing component in a later batch", doc(`"/a":{"get":`+op("one", `{"$ref":"#/components/schemas/S"}`)+`},
+"/b":{"get":`+op("two", `{"$ref":"#/components/schemas/Missing"}`)+`}`, `"S":`+ok),
+			[]string{"large.json:3:", "does not resolve"}},
+		{"a path item of the wrong type in a later batch", doc(`"/a":{"get":`+op("one", ok)+`},
+"/b":{"get":{"responses":"no"}}`, `"S":`+ok),
+			[]string{"large.json:3:", "#/paths/~1b", "responses"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var errs [2]error
+			for i, on := range []bool{false, true} {
+				readInBatches = on
+				_, errs[i] = Parse(c.doc, "large.json")
+				if errs[i] == nil {
+					t.Fatalf("batches %v: no error", on)
+				}
+				for _, w := range c.want {
+					if !strings.Contains(errs[i].Error(), w) {
+						t.Errorf("batches %v: error %q lacks %q", on, errs[i], w)
+					}
+				}
+			}
+			if errs[0].Error() != errs[1].Error() {
+				t.Errorf("whole: %v\nbatches: %v", errs[0], errs[1])
 			}
 		})
 	}
