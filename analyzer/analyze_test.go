@@ -3,22 +3,18 @@ package analyzer
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/headroom-sh/headroom/internal/golden"
+)
 
 // ---- synthetic systems ----
 
@@ -456,22 +452,7 @@ func TestAnalyzeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join("testdata", "analyze", strings.ReplaceAll(t.Name(), "/", "_")+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("analysis differs from %s (run go test -update after checking the change):\n%s", path, firstDiff(string(want), string(got)))
-	}
+	golden.Check(t, "analyze", ".json", got)
 }
 
 // roundNumbers rounds every number of a decoded JSON document to 6
@@ -491,23 +472,6 @@ func roundNumbers(v any) any {
 		}
 	}
 	return v
-}
-
-func firstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return "line " + strconv.Itoa(i+1) + ":\n- " + x + "\n+ " + y
-		}
-	}
-	return ""
 }
 
 // BenchmarkAnalyze measures a 10-stage ramp with 120 series points, four

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // Warning kinds of sharded runs.
@@ -275,9 +277,7 @@ func roundDuration(d time.Duration) time.Duration {
 }
 
 // num writes a VU count or rate with at most one decimal.
-func num(v float64) string {
-	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
-}
+func num(v float64) string { return numfmt.Round(v, 1) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

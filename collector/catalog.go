@@ -15,6 +15,7 @@ import (
 	"github.com/headroom-sh/headroom/model"
 
 	"github.com/headroom-sh/headroom/internal/readfile"
+	"github.com/headroom-sh/headroom/internal/yamldoc"
 )
 
 // builtinCatalog is the catalog every run starts from.
@@ -27,33 +28,6 @@ const builtinName = "catalog.yaml"
 
 // ErrBadCatalog is wrapped by every error about a catalog file.
 var ErrBadCatalog = errors.New("invalid resource catalog")
-
-// CatalogError is one problem in a catalog, located by file, line (0 when
-// unknown) and field path, e.g.
-//
-//	my-catalog.yaml:14: resources[db_pool].families[pgxpool].usage: invalid PromQL: 1:5: parse error: …
-type CatalogError struct {
-	File string
-	Line int
-	// Path names the field with YAML keys: resources by kind, families by name.
-	Path string
-	Err  error
-}
-
-func (e *CatalogError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(": " + e.Path)
-	}
-	b.WriteString(": " + e.Err.Error())
-	return b.String()
-}
-
-func (e *CatalogError) Unwrap() []error { return []error{ErrBadCatalog, e.Err} }
 
 var (
 	defaultOnce sync.Once
@@ -100,71 +74,57 @@ func LoadCatalog(path string) (*model.Catalog, error) {
 }
 
 // parseCatalog decodes a catalog document; when base is not nil the
-// document is merged into it. The result is fully validated.
+// document is merged into it. The result is fully validated; every problem
+// is an item of a *yamldoc.Error "file:line:col: path: message", where
+// resources are named by kind and families by name
+// (`resources[db_pool].families[pgxpool].usage`).
 func parseCatalog(name string, b []byte, base *model.Catalog) (*model.Catalog, error) {
-	fail := func(line int, path string, err error) error {
-		return &CatalogError{File: name, Line: line, Path: path, Err: err}
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fail(0, "", err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, fail(0, "", errors.New("the file is empty: expected a mapping with a resources list"))
-	}
-	lines := map[string]int{}
-	var errs []error
-	checkKeys(doc.Content[0], reflect.TypeOf(model.Catalog{}), "", lines, func(line int, path string, err error) {
-		errs = append(errs, fail(line, path, err))
-	})
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	var user model.Catalog
-	if err := doc.Content[0].Decode(&user); err != nil {
-		// yaml.v3 type errors already say "line N: cannot unmarshal …".
-		return nil, fail(0, "", err)
+	d := yamldoc.Decode(b, name, &user, yamldoc.Options{
+		Kind:     ErrBadCatalog,
+		Empty:    "the file is empty: expected a mapping with a resources list",
+		ItemKeys: []string{"kind", "name"},
+	})
+	if d.Failed() {
+		return nil, d.Err()
 	}
 	cat := &user
 	if base != nil {
 		// Merging goes by kind and family name, so those must be there
-		// and unique before anything else is checked.
+		// and unique before anything else is checked. A repeated item is
+		// shown at its own place, found by its index.
 		kinds := map[string]bool{}
 		for i, r := range user.Resources {
 			rp := model.ResourcePath(i, r.Kind)
+			at := fmt.Sprintf("resources[%d]", i)
 			switch {
 			case r.Kind == "":
-				errs = append(errs, fail(lineOf(lines, rp), rp+".kind", errors.New("missing: expected a resource kind such as \"db_pool\"")))
+				d.AddAt(at, rp+".kind", "missing: expected a resource kind such as \"db_pool\"")
 			case kinds[r.Kind]:
-				errs = append(errs, fail(lineOf(lines, rp), rp+".kind", fmt.Errorf("kind %q is listed twice", r.Kind)))
+				d.AddAt(at, rp+".kind", "kind %q is listed twice", r.Kind)
 			}
 			kinds[r.Kind] = true
 			names := map[string]bool{}
 			for j, f := range r.Families {
 				fp := rp + "." + model.FamilyPath(j, f.Name)
+				at := fmt.Sprintf("%s.families[%d]", rp, j)
 				switch {
 				case f.Name == "":
-					errs = append(errs, fail(lineOf(lines, fp), fp+".name", errors.New("missing: expected a family name such as \"pgxpool\"")))
+					d.AddAt(at, fp+".name", "missing: expected a family name such as \"pgxpool\"")
 				case names[f.Name]:
-					errs = append(errs, fail(lineOf(lines, fp), fp+".name", fmt.Errorf("family %q is listed twice", f.Name)))
+					d.AddAt(at, fp+".name", "family %q is listed twice", f.Name)
 				}
 				names[f.Name] = true
 			}
 		}
-		if len(errs) > 0 {
-			return nil, errors.Join(errs...)
+		if d.Failed() {
+			return nil, d.Err()
 		}
-		cat = mergeCatalog(base, &user, lines)
+		cat = mergeCatalog(base, &user, d.Written)
 	}
-	if err := validateCatalog(cat); err != nil {
-		var ves model.ValidationErrors
-		if !errors.As(err, &ves) {
-			return nil, fail(0, "", err)
-		}
-		for _, fe := range ves {
-			errs = append(errs, fail(lineOf(lines, fe.Path), fe.Path, errors.New(fe.Msg)))
-		}
-		return nil, errors.Join(errs...)
+	d.Validation(validateCatalog(cat))
+	if err := d.Err(); err != nil {
+		return nil, err
 	}
 	return cat, nil
 }
@@ -213,91 +173,6 @@ func validateCatalog(c *model.Catalog) error {
 	return nil
 }
 
-// lineOf returns the line of path, or of its nearest ancestor that has one.
-func lineOf(lines map[string]int, path string) int {
-	for path != "" {
-		if l, ok := lines[path]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i <= 0 {
-			break
-		}
-		path = path[:i]
-	}
-	return 0
-}
-
-// checkKeys walks a YAML node against the Go type it decodes into, reports
-// keys the type does not have, and records the line of every field and
-// list item under its path.
-func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[string]int, report func(line int, path string, err error)) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-				return
-			}
-			report(n.Line, path, fmt.Errorf("expected a mapping with keys %s", strings.Join(yamlKeys(t), ", ")))
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			fp := k.Value
-			if path != "" {
-				fp = path + "." + k.Value
-			}
-			f, ok := fieldByYAMLKey(t, k.Value)
-			if !ok {
-				report(k.Line, path, fmt.Errorf("unknown key %q: expected one of %s", k.Value, strings.Join(yamlKeys(t), ", ")))
-				continue
-			}
-			lines[fp] = k.Line
-			checkKeys(v, f.Type, fp, lines, report)
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return // Decode reports the type error with its line.
-		}
-		for i, item := range n.Content {
-			ip := fmt.Sprintf("%s[%d]", path, i)
-			if id := itemID(item, t.Elem()); id != "" {
-				ip = path + "[" + id + "]"
-			}
-			lines[ip] = item.Line
-			checkKeys(item, t.Elem(), ip, lines, report)
-		}
-	}
-}
-
-// itemID names a list item by its kind, or by its name when its type has
-// no kind, as model.ResourcePath and model.FamilyPath do.
-func itemID(n *yaml.Node, t reflect.Type) string {
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
-		return ""
-	}
-	key := ""
-	if _, ok := fieldByYAMLKey(t, "kind"); ok {
-		key = "kind"
-	} else if _, ok := fieldByYAMLKey(t, "name"); ok {
-		key = "name"
-	} else {
-		return ""
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key && n.Content[i+1].Kind == yaml.ScalarNode && n.Content[i+1].Value != "" {
-			return n.Content[i+1].Value
-		}
-	}
-	return ""
-}
-
 func yamlKey(f reflect.StructField) string {
 	tag := f.Tag.Get("yaml")
 	name, _, _ := strings.Cut(tag, ",")
@@ -310,29 +185,9 @@ func yamlKey(f reflect.StructField) string {
 	return name
 }
 
-func fieldByYAMLKey(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.IsExported() && yamlKey(f) == key {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-func yamlKeys(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		if f := t.Field(i); f.IsExported() && yamlKey(f) != "" {
-			out = append(out, yamlKey(f))
-		}
-	}
-	return out
-}
-
 // mergeCatalog merges user into a copy of base as LoadCatalog documents.
-// lines tells which keys the user's file set.
-func mergeCatalog(base, user *model.Catalog, lines map[string]int) *model.Catalog {
+// written tells which keys the user's file set.
+func mergeCatalog(base, user *model.Catalog, written func(path string) bool) *model.Catalog {
 	if user.Replace {
 		c := cloneCatalog(user)
 		c.Replace = false
@@ -349,7 +204,7 @@ func mergeCatalog(base, user *model.Catalog, lines map[string]int) *model.Catalo
 		case ur.Replace:
 			*br = cloneResource(ur)
 		default:
-			setFields(br, &ur, rp, lines, "families")
+			setFields(br, &ur, rp, written, "families")
 			var added []model.MetricFamily
 			for _, uf := range ur.Families {
 				fp := rp + "." + model.FamilyPath(0, uf.Name)
@@ -360,7 +215,7 @@ func mergeCatalog(base, user *model.Catalog, lines map[string]int) *model.Catalo
 				case uf.Replace:
 					*bf = cloneFamily(uf)
 				default:
-					setFields(bf, &uf, fp, lines)
+					setFields(bf, &uf, fp, written)
 				}
 			}
 			br.Families = append(added, br.Families...)
@@ -371,8 +226,8 @@ func mergeCatalog(base, user *model.Catalog, lines map[string]int) *model.Catalo
 }
 
 // setFields copies the fields of src whose YAML keys the user's file set
-// (path.key is in lines) into dst; skip names keys handled by the caller.
-func setFields[T any](dst, src *T, path string, lines map[string]int, skip ...string) {
+// (path.key is written) into dst; skip names keys handled by the caller.
+func setFields[T any](dst, src *T, path string, written func(string) bool, skip ...string) {
 	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
 	t := dv.Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -380,7 +235,7 @@ func setFields[T any](dst, src *T, path string, lines map[string]int, skip ...st
 		if key == "" || key == "replace" || slicesContains(skip, key) {
 			continue
 		}
-		if _, set := lines[path+"."+key]; set {
+		if written(path + "." + key) {
 			dv.Field(i).Set(sv.Field(i))
 		}
 	}

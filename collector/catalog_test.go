@@ -2,36 +2,22 @@ package collector
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/headroom-sh/headroom/model"
+
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/catalog/<test name>.golden, or rewrites
-// it with -update.
+// catalogGolden compares got with testdata/catalog/<test name>.golden, or
+// rewrites it with -update.
 func catalogGolden(t *testing.T, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "catalog", strings.ReplaceAll(t.Name(), "/", "_")+".golden")
-	if *updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update to accept):\n%s", path, got)
-	}
+	goldenfile.File(t, filepath.Join("testdata", "catalog", strings.ReplaceAll(t.Name(), "/", "_")+".golden"), []byte(got))
 }
 
 // queries lists every query field of a family with its YAML name.
@@ -132,35 +118,35 @@ func TestLoadCatalogErrors(t *testing.T) {
 		{
 			name: "an unknown key names the file, the line, the field path and the keys expected",
 			file: "unknown-key.yaml",
-			want: []string{"unknown-key.yaml:5: resources[db_pool].families[pgxpool]: unknown key \"limitt\": expected one of name, detect, usage, limit"},
+			want: []string{"unknown-key.yaml:5:9: resources[db_pool].families[pgxpool].limitt: unknown field \"limitt\" (did you mean \"limit\"?); expected one of name, detect, usage, limit"},
 		},
 		{
 			name: "broken PromQL names the file, the line and the field",
 			file: "broken-promql.yaml",
-			want: []string{"broken-promql.yaml:6: resources[db_pool].families[pgxpool].usage: invalid PromQL:", "parse error"},
+			want: []string{"broken-promql.yaml:6:16: resources[db_pool].families[pgxpool].usage: invalid PromQL:", "parse error"},
 		},
 		{
 			name: "a selector without braces names its line and field",
 			file: "bad-selector.yaml",
-			want: []string{"bad-selector.yaml:3: resources[db_server_connections].selector: invalid label selector", "expected label matchers in braces"},
+			want: []string{"bad-selector.yaml:3:15: resources[db_server_connections].selector: invalid label selector", "expected label matchers in braces"},
 		},
 		{
 			name: "a custom kind needs a name and every new family a detect query",
 			file: "custom-kind-incomplete.yaml",
 			want: []string{
-				"custom-kind-incomplete.yaml:2: resources[kafka_consumer].name: missing: a custom kind needs a human name",
-				"custom-kind-incomplete.yaml:4: resources[kafka_consumer].families[kafka_exporter].detect: missing",
+				"custom-kind-incomplete.yaml:2:5: resources[kafka_consumer].name: missing: a custom kind needs a human name",
+				"custom-kind-incomplete.yaml:4:9: resources[kafka_consumer].families[kafka_exporter].detect: missing",
 			},
 		},
 		{
 			name: "a family listed twice is refused at its second place",
 			file: "duplicate-family.yaml",
-			want: []string{"duplicate-family.yaml:6: resources[redis].families[redis_exporter].name: family \"redis_exporter\" is listed twice"},
+			want: []string{"duplicate-family.yaml:6:9: resources[redis].families[redis_exporter].name: family \"redis_exporter\" is listed twice"},
 		},
 		{
 			name: "a value of the wrong type names its line",
 			file: "wrong-type.yaml",
-			want: []string{"wrong-type.yaml", "line 3", "cannot unmarshal"},
+			want: []string{"wrong-type.yaml:3:15: resources[cpu].families: expected a list, got \"process\""},
 		},
 		{
 			name: "a missing file says it could not be read",

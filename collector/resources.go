@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // ResourceSeries is one detected resource measured over a window; the type
@@ -276,7 +278,7 @@ func (d *discoverer) use(ctx context.Context, det *Detected, r *model.CatalogRes
 		Saturation:  scope(f.Saturation),
 	}
 	if v, ok := d.sel.Limit(r.Kind, f.Name); ok {
-		det.Queries.Limit = "vector(" + strconv.FormatFloat(v, 'f', -1, 64) + ")"
+		det.Queries.Limit = "vector(" + numfmt.Plain(v) + ")"
 		det.LimitSource = "configured"
 		return nil
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +23,8 @@ import (
 	"github.com/prometheus/prometheus/model/timestamp"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // Defaults and limits of ScrapeConfig.
@@ -482,7 +483,7 @@ func (l *scrapeLoop) fetch(ctx context.Context) ([]byte, string, error) {
 	}
 	req.Header.Set("Accept", scrapeAccept)
 	req.Header.Set("User-Agent", "headroom")
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(l.timeout.Seconds(), 'f', -1, 64))
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", numfmt.Plain(l.timeout.Seconds()))
 	resp, err := l.client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -8,6 +8,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/headroom-sh/headroom/model"
 )
 
 // ReviewAnnotationTags are the tags of the Grafana annotations the
@@ -70,7 +72,7 @@ func capacityDashboard(cfg *Config) (*dashboard.DashboardBuilder, error) {
 			TextMode(common.BigValueTextModeName).
 			GraphMode(common.BigValueGraphModeNone).
 			ColorMode(common.BigValueColorModeNone)).
-		WithPanel(d.stat("Last review", "Time since the last capacity review; red past "+humanDuration(cfg.ReviewStale)+".", "dtdurations", statSize,
+		WithPanel(d.stat("Last review", "Time since the last capacity review; red past "+model.FormatDuration(cfg.ReviewStale)+".", "dtdurations", statSize,
 			query{expr: g(`time() - headroom_last_review_timestamp_seconds`), legend: "{{service}}"}).
 			GraphMode(common.BigValueGraphModeNone).
 			Thresholds(thresholds("green", step{cfg.ReviewStale.Seconds(), "red"})))

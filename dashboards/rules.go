@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // Defaults of RulesConfig.
@@ -187,7 +188,7 @@ func loadRules(x *exprs, w time.Duration) []rulefmt.Rule {
 	record("headroom:requests:rate"+wn, sumBy(withStatus, x.tree(`rate(`+model.MetricRequests+`[1m])`)))
 	record("headroom:requests_failed:ratio_rate"+wn, x.errorRatio(loadGrouping))
 	for _, q := range []float64{0.5, 0.9, 0.95, 0.99} {
-		name := fmt.Sprintf("headroom:request_duration_seconds:p%s_%s", strconv.FormatFloat(q*100, 'f', -1, 64), wn)
+		name := fmt.Sprintf("headroom:request_duration_seconds:p%s_%s", numfmt.Plain(q*100), wn)
 		record(name, x.latencyQuantile(q, loadGrouping))
 	}
 	run := []string{"run_id", "scenario"}
@@ -235,7 +236,7 @@ func resourceRules(x *exprs, res []resourceExprs, cfg *RulesConfig) []rulefmt.Ru
 				"description": fmt.Sprintf("%s (%s, measured by the {{ $labels.family }} metrics) has been above %s of its limit for %s. "+
 					"A resource near its limit makes work queue for it: latency grows before errors appear, and it is the "+
 					"first thing to run out when traffic grows. The share is usage / limit from the %s recording rule.",
-					r.name(), r.res.Kind, pct, humanDuration(cfg.SaturationFor), RecordUtilization),
+					r.name(), r.res.Kind, pct, model.FormatDuration(cfg.SaturationFor), RecordUtilization),
 				"runbook": runbook(r.res.Kind),
 			},
 		})
@@ -270,7 +271,7 @@ func capacityRules(x *exprs, cfg *RulesConfig) []rulefmt.Rule {
 			Annotations: map[string]string{
 				"summary": "{{ $labels.service }} has {{ $value | humanizePercentage }} headroom, below its target of " + target,
 				"description": "The estimated capacity of {{ $labels.service }} leaves {{ $value | humanizePercentage }} over its observed peak traffic " +
-					"(headroom_headroom_ratio = capacity / peak - 1), less than the target of " + target + ", for " + humanDuration(cfg.HeadroomFor) + ". " +
+					"(headroom_headroom_ratio = capacity / peak - 1), less than the target of " + target + ", for " + model.FormatDuration(cfg.HeadroomFor) + ". " +
 					"A negative value means the peak already exceeds the capacity.",
 				"runbook": "Open the headroom / Capacity dashboard for the service: did the peak grow, or did the capacity fall " +
 					"(a deploy, fewer or smaller instances, a new bottleneck)? The bottleneck is in headroom_bottleneck_info and " +
@@ -287,7 +288,7 @@ func capacityRules(x *exprs, cfg *RulesConfig) []rulefmt.Rule {
 			Annotations: map[string]string{
 				"summary": "The last capacity review of {{ $labels.service }} is {{ $value | humanizeDuration }} old",
 				"description": "The last capacity review of {{ $labels.service }} ran {{ $value | humanizeDuration }} ago, more than " +
-					humanDuration(cfg.ReviewStale) + ". Traffic and code change: the capacity, headroom and bottleneck gauges, " +
+					model.FormatDuration(cfg.ReviewStale) + ". Traffic and code change: the capacity, headroom and bottleneck gauges, " +
 					"and the HeadroomBelowTarget alert, all rest on that review.",
 				"runbook": "Run a capacity review of the service so that its gauges are fresh: headroom serve runs them on a schedule, " +
 					"or run a load test (headroom run) and plan from its result. If reviews are scheduled, look for failed reviews " +
@@ -367,19 +368,5 @@ func CheckRules(b []byte) error {
 
 // percent formats a ratio as a percentage: 0.8 → "80%".
 func percent(v float64) string {
-	return strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
-}
-
-// humanDuration formats a duration in the largest whole unit: 7d, 15m, 90s.
-func humanDuration(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d >= day && d%day == 0:
-		return fmt.Sprintf("%dd", d/day)
-	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d >= time.Minute && d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
+	return numfmt.Plain(v*100) + "%"
 }

@@ -157,17 +157,20 @@ func waitGrace(wg *sync.WaitGroup, grace time.Duration, cancel context.CancelFun
 // closedLoop runs iterations back to back until the VU is ramped down, the
 // executor stops or the run is interrupted.
 func (r *Runner) closedLoop(ctx context.Context, e *execRT, v *vu, rampDown <-chan struct{}) {
-	for {
-		select {
-		case <-rampDown:
-			return
-		case <-e.stop:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
+	for !closed(rampDown) && !closed(e.stop) && ctx.Err() == nil {
 		v.iteration(ctx, e, time.Time{})
+	}
+}
+
+// closed says whether c is closed (it carries no values). Checking each
+// channel on its own takes no lock while it is open, where one select over
+// several channels locks them all.
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 

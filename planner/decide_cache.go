@@ -45,22 +45,18 @@ func (p *planning) decideCache() {
 	if c.Engine == model.EngineMemcached {
 		// Memcached is multi-threaded: a larger node type adds capacity.
 		need := cur.VCPU * float64(nodes) / float64(c.Nodes)
-		next, ok := p.largerClass(model.PriceCache, cur, need, c.Engine)
+		_, ch, ok := p.moveUp(classMove{
+			kind: model.PriceCache, engine: c.Engine, cur: cur, from: c.NodeType, needVCPU: need, tier: "the cache nodes",
+			monthly: func(t string) float64 { return p.cacheMonthly(t, c.Nodes, c.ReplicasPerNode) },
+			noFit:   fmt.Sprintf("The cache needs about %s vCPUs per node but the catalog has no larger node type than %s.", num(need), c.NodeType),
+		})
 		if !ok {
-			p.assume("The cache needs about %s vCPUs per node but the catalog has no larger node type than %s.", num(need), c.NodeType)
 			return
 		}
-		p.used[next.Key()] = next
-		p.cacheTypeNew = next.Name
-		before := p.cacheMonthly(c.NodeType, c.Nodes, c.ReplicasPerNode)
-		after := p.cacheMonthly(next.Name, c.Nodes, c.ReplicasPerNode)
-		p.add(model.PlanChange{
-			ID: model.ChangeIDCache, Kind: model.ChangeVertical, Title: "Cache",
-			What: fmt.Sprintf("Move the cache nodes from %s to %s", c.NodeType, next.Name),
-			From: c.NodeType, To: next.Name, Why: why, Numbers: nums,
-			MonthlyCostDelta: after - before, Assumption: true,
-			AssumptionNote: "Cache CPU is assumed to grow in proportion to the request rate.",
-		})
+		p.cacheTypeNew = ch.To
+		ch.ID, ch.Title, ch.Why, ch.Numbers = model.ChangeIDCache, "Cache", why, nums
+		ch.Assumption, ch.AssumptionNote = true, "Cache CPU is assumed to grow in proportion to the request rate."
+		p.add(ch)
 		return
 	}
 	p.cacheNodesNew = nodes

@@ -3,7 +3,6 @@ package planner
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/headroom-sh/headroom/model"
@@ -43,30 +42,23 @@ func (p *planning) decideDatabaseClass() {
 	if needVCPU <= cur.VCPU+eps {
 		return
 	}
-	next, ok := p.largerClass(model.PriceDatabase, cur, needVCPU, d.Engine)
+	next, ch, ok := p.moveUp(classMove{
+		kind: model.PriceDatabase, engine: d.Engine, cur: cur, from: d.InstanceClass, needVCPU: needVCPU, tier: "the database",
+		monthly: func(class string) float64 { return p.dbMonthly(class, d.Replicas, d.MultiAZ) },
+		noFit: fmt.Sprintf("The database needs about %s vCPUs at the target but the price catalog has no larger %s class than %s; shard it or move reads to replicas.",
+			num(needVCPU), d.Engine, d.InstanceClass),
+	})
 	if !ok {
-		p.assume("The database needs about %s vCPUs at the target but the price catalog has no larger %s class than %s; shard it or move reads to replicas.",
-			num(needVCPU), d.Engine, d.InstanceClass)
 		return
 	}
-	p.used[next.Key()] = next
 	p.dbClassNew = next.Name
-	before := p.dbMonthly(d.InstanceClass, d.Replicas, d.MultiAZ)
-	after := p.dbMonthly(next.Name, d.Replicas, d.MultiAZ)
 	nums["vcpu_before"], nums["vcpu_after"] = cur.VCPU, next.VCPU
 	if u, ok := p.dbCPUAt(p.target, next.Name); ok {
 		nums["cpu_at_target_after_ratio"] = u
 		why = append(why, fmt.Sprintf("on %s (%s vCPUs) it would run at about %s", next.Name, num(next.VCPU), pct(u)))
 	}
-	ch := model.PlanChange{
-		ID: model.ChangeIDDatabaseClass, Kind: model.ChangeVertical, Title: "Database class",
-		What:             fmt.Sprintf("Move the database from %s to %s", d.InstanceClass, next.Name),
-		From:             d.InstanceClass,
-		To:               next.Name,
-		Why:              sentence(strings.Join(why, "; ")) + replicaClause(d),
-		Numbers:          nums,
-		MonthlyCostDelta: after - before,
-	}
+	ch.ID, ch.Title = model.ChangeIDDatabaseClass, "Database class"
+	ch.Why, ch.Numbers = sentence(strings.Join(why, "; "))+replicaClause(d), nums
 	if p.required > p.db.knownUpTo && p.db.boundRPS == 0 {
 		ch.Assumption = true
 		ch.AssumptionNote = fmt.Sprintf("The database was not the bottleneck in the test; its behaviour above %s RPS is extrapolated.", rps(p.db.knownUpTo))
@@ -97,42 +89,4 @@ func replicaClause(d *model.Database) string {
 		return " Its Multi-AZ standby moves with it."
 	}
 	return ""
-}
-
-// largerClass picks the cheapest entry of the kind and engine with at least
-// needVCPU vCPUs, preferring cur's family (db.r5 for db.r5.large).
-func (p *planning) largerClass(kind string, cur model.PriceEntry, needVCPU float64, engine string) (model.PriceEntry, bool) {
-	family := cur.Name
-	if i := strings.LastIndexByte(family, '.'); i >= 0 {
-		family = family[:i+1]
-	}
-	var same, other []model.PriceEntry
-	for _, e := range p.prices.Entries {
-		if e.Kind != kind || (e.Engine != "" && e.Engine != engine) || e.VCPU+eps < needVCPU || e.Name == cur.Name {
-			continue
-		}
-		if eng, ok := p.prices.Find(kind, e.Name, engine); !ok || eng.Key() != e.Key() {
-			continue // an engine-specific entry of the same name wins
-		}
-		if strings.HasPrefix(e.Name, family) {
-			same = append(same, e)
-		} else {
-			other = append(other, e)
-		}
-	}
-	pick := same
-	if len(pick) == 0 {
-		pick = other
-	}
-	if len(pick) == 0 {
-		return model.PriceEntry{}, false
-	}
-	sort.SliceStable(pick, func(i, j int) bool {
-		a, b := pick[i].Monthly(p.hours()), pick[j].Monthly(p.hours())
-		if a != b {
-			return a < b
-		}
-		return pick[i].VCPU < pick[j].VCPU
-	})
-	return pick[0], true
 }

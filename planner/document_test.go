@@ -116,7 +116,7 @@ func TestBadDocumentsNameFileLineAndField(t *testing.T) {
 		{
 			name: "YAML that does not parse gives the line",
 			doc:  "api:\n  pods: [3\n",
-			want: []string{`topology.yaml:1: did not find expected`},
+			want: []string{`topology.yaml:1: invalid YAML: did not find expected`},
 		},
 		{
 			name: "an empty file says so",

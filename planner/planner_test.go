@@ -1,12 +1,9 @@
 package planner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -15,9 +12,9 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
+)
 
 // goldenNameRE matches what golden file names replace: anything but
 // letters, digits, '_' and '-'.
@@ -27,23 +24,7 @@ var goldenNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 func golden(t *testing.T, ext string, got []byte) {
 	t.Helper()
 	name := goldenNameRE.ReplaceAllString(strings.ReplaceAll(t.Name(), "/", "__"), "_")
-	path := filepath.Join("testdata", name+ext)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./planner -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./planner -update after checking the change):\n--- got\n%s", path, got)
-	}
+	goldenfile.File(t, filepath.Join("testdata", name+ext), got)
 }
 
 func mustBuild(t *testing.T, in Input) *model.Plan {
@@ -232,6 +213,9 @@ func TestPlanDecisions(t *testing.T) {
 	hpaTopo.API.HPA = &model.HPA{MinReplicas: 3, MaxReplicas: 8, TargetCPUUtilization: 0.7}
 	staging := launchTopology()
 	staging.Tested = &model.TestedShape{Pods: 1}
+	memcachedTopo := launchTopology()
+	memcachedTopo.Database.CPUUtilization = 0.2
+	memcachedTopo.Cache.Engine = model.EngineMemcached
 
 	tests := []struct {
 		name     string
@@ -291,6 +275,19 @@ func TestPlanDecisions(t *testing.T) {
 				// 0.96 at 520 RPS → 0.997 at 540 → ceil(0.997/0.7) = 2 shards.
 				c := change(p, "cache")
 				if c.From != "1" || c.To != "2" || c.MonthlyCostDelta != 150.38 || c.Kind != model.ChangeHorizontal {
+					t.Errorf("cache change = %+v", c)
+				}
+			},
+		},
+		{
+			name:     "a memcached at its limit moves to a larger node type, since it runs on every core",
+			analysis: cacheBoundAnalysis(), topo: memcachedTopo, target: Target{Multiplier: 3},
+			want: []string{"cache"},
+			check: func(t *testing.T, p *model.Plan) {
+				// 2 vCPUs × 2 shards' worth of load → 4 vCPUs: cache.r6g.xlarge.
+				c := change(p, "cache")
+				if c.Kind != model.ChangeVertical || c.From != "cache.r6g.large" || c.To != "cache.r6g.xlarge" || !c.Assumption ||
+					!near(c.MonthlyCostDelta, (0.411-0.206)*730, 0.005) {
 					t.Errorf("cache change = %+v", c)
 				}
 			},

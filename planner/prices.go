@@ -48,13 +48,8 @@ func ParsePrices(data []byte, filename string) (*model.PriceCatalog, error) {
 	if filename == "" {
 		filename = "prices"
 	}
-	d := newDocument(filename, ErrInvalidPrices)
 	c := &model.PriceCatalog{}
-	if d.parse(data, c) {
-		c.SetDefaults()
-		d.addValidation(c.Validate())
-	}
-	if err := d.err(); err != nil {
+	if err := parseDocument(data, filename, ErrInvalidPrices, c, c.SetDefaults, c.Validate); err != nil {
 		return nil, err
 	}
 	return c, nil

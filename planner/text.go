@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 func cloneTopology(t *model.Topology) (*model.Topology, error) {
@@ -48,19 +50,10 @@ func verbS(n int) string {
 func rps(v float64) string { return fmt.Sprintf("%.0f", v) }
 
 // num formats a number with at most one decimal.
-func num(v float64) string {
-	if math.Abs(v-math.Round(v)) < 0.05 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.1f", v)
-}
+func num(v float64) string { return numfmt.Round(v, 1) }
 
 // num2 formats a number with at most two decimals.
-func num2(v float64) string {
-	s := fmt.Sprintf("%.2f", v)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s
-}
+func num2(v float64) string { return numfmt.Round(v, 2) }
 
 // coresText formats a number of cores: "1 core", "0.5 cores".
 func coresText(v float64) string {

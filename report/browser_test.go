@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
 	"github.com/headroom-sh/headroom/internal/testenv"
 )
 
@@ -208,7 +209,7 @@ func TestReportRendersInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d charts; screenshot %d × %d px, %d KiB", len(facts.Charts), cfg.Width, cfg.Height, len(shot)/1024)
-	if *update {
+	if goldenfile.Updating() {
 		// The kept copy is the top of the page — headline, key numbers and
 		// charts — at half scale: enough to see how it looks, small in git.
 		bottom, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`document.getElementById('charts').getBoundingClientRect().bottom + window.scrollY + 16`))

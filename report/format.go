@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // fmtRPS writes a rate in requests/s with the precision it deserves:
@@ -17,9 +19,9 @@ func fmtRPS(v float64) string {
 	case a >= 100:
 		return fmtThousands(math.Round(v))
 	case a >= 10:
-		return trimZeros(strconv.FormatFloat(v, 'f', 1, 64))
+		return numfmt.Round(v, 1)
 	}
-	return trimZeros(strconv.FormatFloat(v, 'f', 2, 64))
+	return numfmt.Round(v, 2)
 }
 
 // fmtCount writes a count that may be fractional (VUs interpolated between
@@ -28,7 +30,7 @@ func fmtCount(v float64) string {
 	if math.Abs(v) >= 100 || v == math.Trunc(v) {
 		return fmtThousands(math.Round(v))
 	}
-	return trimZeros(strconv.FormatFloat(v, 'f', 1, 64))
+	return numfmt.Round(v, 1)
 }
 
 // fmtMs writes milliseconds: "0.98 ms", "48.8 ms", "987 ms", "1.08 s".
@@ -38,9 +40,9 @@ func fmtMs(ms float64) string {
 	case a == 0:
 		return "0 ms"
 	case a >= 10000:
-		return trimZeros(strconv.FormatFloat(ms/1000, 'f', 1, 64)) + " s"
+		return numfmt.Round(ms/1000, 1) + " s"
 	case a >= 1000:
-		return trimZeros(strconv.FormatFloat(ms/1000, 'f', 2, 64)) + " s"
+		return numfmt.Round(ms/1000, 2) + " s"
 	case a >= 100:
 		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
 	case a >= 10:
@@ -54,21 +56,19 @@ func fmtMs(ms float64) string {
 func fmtPct(f float64) string {
 	p := f * 100
 	a := math.Abs(p)
-	var s string
 	switch {
 	case p == 0:
 		return "0%"
 	case a >= 10:
-		s = strconv.FormatFloat(p, 'f', 1, 64)
-		if f < 1 && s == "100.0" {
+		s := numfmt.Round(p, 1)
+		if f < 1 && s == "100" {
 			s = "99.9"
 		}
+		return s + "%"
 	case a >= 1:
-		s = strconv.FormatFloat(p, 'f', 1, 64)
-	default:
-		s = strconv.FormatFloat(p, 'f', 2, 64)
+		return numfmt.Round(p, 1) + "%"
 	}
-	return trimZeros(s) + "%"
+	return numfmt.Round(p, 2) + "%"
 }
 
 // fmtSignedPct writes a ratio with its sign: "+22%", "−5%".
@@ -116,14 +116,6 @@ func fmtThousands(v float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-func trimZeros(s string) string {
-	if !strings.Contains(s, ".") {
-		return s
-	}
-	s = strings.TrimRight(s, "0")
-	return strings.TrimSuffix(s, ".")
 }
 
 // bpLoad writes a breaking point's load: "300 VUs / 499 RPS".

@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/headroom-sh/headroom/model"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // readJSON reads testdata/launch/NAME.json into v.
 func readJSON(t testing.TB, name string, v any) {

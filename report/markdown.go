@@ -22,8 +22,34 @@ func Markdown(in model.ReportInput) ([]byte, error) {
 	return renderMarkdown(r), nil
 }
 
-func renderMarkdown(r *model.Report) []byte {
+// AnalysisTitle heads an analysis rendered alone.
+const AnalysisTitle = "Capacity analysis"
+
+// AnalysisMarkdown renders one analysis alone as Markdown — `headroom
+// analyze --format markdown`, for pull-request comments — with the
+// report's sections and tables (run is optional) but no charts section,
+// since nothing is drawn. It is the same renderer as report.md.
+func AnalysisMarkdown(a *model.Analysis, run *model.Run, service string) ([]byte, error) {
+	r, err := Build(model.ReportInput{Title: AnalysisTitle, Service: service, Analysis: a, Run: run})
+	if err != nil {
+		return nil, err
+	}
 	p := layout(r)
+	kept := p.sections[:0]
+	for _, s := range p.sections {
+		if !s.charts {
+			kept = append(kept, s)
+		}
+	}
+	p.sections = kept
+	return pageMarkdown(p), nil
+}
+
+func renderMarkdown(r *model.Report) []byte {
+	return pageMarkdown(layout(r))
+}
+
+func pageMarkdown(p *page) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", mdText(p.title))
 	if p.warning != "" {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,31 +15,15 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/headroom-sh/headroom/model"
+
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
 )
 
-// golden compares got with testdata/NAME, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// golden compares got with testdata/<test name><ext>, or rewrites it with
+// -update.
+func golden(t *testing.T, ext string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < min(len(gl), len(wl)); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got: %.300s\nwant: %.300s\n(run go test -update if the change is intended)", path, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs in length: %d lines, want %d (run go test -update if the change is intended)", path, len(gl), len(wl))
-	}
+	goldenfile.Check(t, "", ext, got)
 }
 
 func TestMarkdownGolden(t *testing.T) {
@@ -49,7 +31,21 @@ func TestMarkdownGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, t.Name()+".md", md)
+	golden(t, ".md", md)
+}
+
+// TestAnalysisMarkdownGolden pins `headroom analyze --format markdown`:
+// report.md's sections for one analysis, without the charts.
+func TestAnalysisMarkdownGolden(t *testing.T) {
+	in := launch(t)
+	md, err := AnalysisMarkdown(in.Analysis, in.Run, "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(md, []byte("# Capacity analysis\n")) || bytes.Contains(md, []byte("## Charts")) {
+		t.Errorf("the analysis is not titled as one, or has a charts section:\n%.400s", md)
+	}
+	golden(t, ".md", md)
 }
 
 func TestHTMLGolden(t *testing.T) {
@@ -57,7 +53,7 @@ func TestHTMLGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, t.Name()+".html", page)
+	golden(t, ".html", page)
 }
 
 // TestJSONGolden pins report.json's shape on a small input: an analysis
@@ -68,7 +64,7 @@ func TestJSONGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, t.Name()+".json", js)
+	golden(t, ".json", js)
 }
 
 func TestReportsNeedAnAnalysis(t *testing.T) {
@@ -468,7 +464,7 @@ func TestMarkdownGoldenOverloaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, t.Name()+".md", md)
+	golden(t, ".md", md)
 }
 
 func TestHTMLGoldenOverloaded(t *testing.T) {
@@ -476,7 +472,7 @@ func TestHTMLGoldenOverloaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, t.Name()+".html", page)
+	golden(t, ".html", page)
 }
 
 func TestAnOverloadedRunsReportOpensWithAWarning(t *testing.T) {

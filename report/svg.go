@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // This file draws a model.Chart as inline SVG by hand: linear axes from
@@ -180,7 +182,7 @@ type svgBuf struct{ strings.Builder }
 
 func (b *svgBuf) f(format string, args ...any) { fmt.Fprintf(&b.Builder, format, args...) }
 
-func num(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+func num(v float64) string { return numfmt.Round(v, 1) }
 
 func esc(s string) string { return html.EscapeString(s) }
 

@@ -97,7 +97,7 @@ executors:
       - {duration: 10s, target: 5}
 `,
 			line: 9, col: 5, path: "executors[0].stagse",
-			msg: []string{`unknown field "stagse" in executor`, `did you mean "stages"?`, "expected one of name, type, flows, startTime"},
+			msg: []string{`unknown field "stagse"`, `did you mean "stages"?`, "expected one of name, type, flows, startTime"},
 		},
 		"a list where a duration belongs names the field and the expected form": {
 			doc: `

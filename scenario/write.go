@@ -195,7 +195,9 @@ func compactExecutor(e *model.Executor) {
 }
 
 var (
-	stageType = reflect.TypeOf(model.Stage{})
+	stageType     = reflect.TypeOf(model.Stage{})
+	durationType  = reflect.TypeOf(model.Duration(0))
+	thresholdType = reflect.TypeOf(model.Threshold{})
 )
 
 // encodeValue builds the YAML node of v.

@@ -6,19 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
 
 	"github.com/headroom-sh/headroom/internal/readfile"
+	"github.com/headroom-sh/headroom/internal/yamldoc"
 )
 
 // Defaults of Config.
@@ -255,58 +253,62 @@ func LoadConfigFile(path string) (*FileConfig, error) {
 		return nil, fmt.Errorf("could not read config: %w", err)
 	}
 	var fc FileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("could not read config %q: %w", path, err)
-	}
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("config %q: %s: %s", path, field, fmt.Sprintf(format, args...))
+	d := yamldoc.Decode(b, path, &fc, yamldoc.Options{})
+	if d.Failed() {
+		return nil, d.Err()
 	}
 	l := fc.Limits
-	switch {
-	case l.MaxConcurrentRuns < 0:
-		return nil, bad("limits.max_concurrent_runs", "%d: expected a number of runs > 0", l.MaxConcurrentRuns)
-	case l.MaxRunDuration < 0:
-		return nil, bad("limits.max_run_duration", "expected a duration > 0 such as 1h")
-	case l.MaxVUs < 0:
-		return nil, bad("limits.max_vus", "%d: expected a number of VUs > 0", l.MaxVUs)
-	case l.MaxArrivalRate < 0:
-		return nil, bad("limits.max_arrival_rate", "%v: expected iterations/s > 0", l.MaxArrivalRate)
-	case l.MaxBodyBytes < 0:
-		return nil, bad("limits.max_body_bytes", "%d: expected bytes > 0", l.MaxBodyBytes)
+	if l.MaxConcurrentRuns < 0 {
+		d.Add("limits.max_concurrent_runs", "%d: expected a number of runs > 0", l.MaxConcurrentRuns)
+	}
+	if l.MaxRunDuration < 0 {
+		d.Add("limits.max_run_duration", "expected a duration > 0 such as 1h")
+	}
+	if l.MaxVUs < 0 {
+		d.Add("limits.max_vus", "%d: expected a number of VUs > 0", l.MaxVUs)
+	}
+	if l.MaxArrivalRate < 0 {
+		d.Add("limits.max_arrival_rate", "%v: expected iterations/s > 0", l.MaxArrivalRate)
+	}
+	if l.MaxBodyBytes < 0 {
+		d.Add("limits.max_body_bytes", "%d: expected bytes > 0", l.MaxBodyBytes)
 	}
 	for i, p := range fc.AllowTargets {
 		if err := checkPattern(p); err != nil {
-			return nil, bad(fmt.Sprintf("allow_targets[%d]", i), "%v", err)
+			d.Add(fmt.Sprintf("allow_targets[%d]", i), "%v", err)
 		}
 	}
 	if u := fc.Prometheus.URL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return nil, bad("prometheus.url", "%q: expected an http(s) URL such as http://127.0.0.1:9090", u)
+		d.Add("prometheus.url", "%q: expected an http(s) URL such as http://127.0.0.1:9090", u)
 	}
 	seen := map[string]bool{}
 	for i, raw := range fc.RawReviews {
+		rp := fmt.Sprintf("reviews[%d]", i)
 		js, err := json.Marshal(raw)
 		if err != nil {
-			return nil, bad(fmt.Sprintf("reviews[%d]", i), "expected a review spec: %v", err)
+			d.Add(rp, "expected a review spec: %v", err)
+			continue
 		}
 		var r model.ReviewSpec
 		dec := json.NewDecoder(bytes.NewReader(js))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
-			return nil, bad(fmt.Sprintf("reviews[%d]", i), "%v", strings.TrimPrefix(err.Error(), "json: "))
+			d.Add(rp, "%v", strings.TrimPrefix(err.Error(), "json: "))
+			continue
 		}
-		fc.Reviews = append(fc.Reviews, r)
-	}
-	for i := range fc.Reviews {
-		r := &fc.Reviews[i]
-		if err := validateSpec(r); err != nil {
-			return nil, bad(fmt.Sprintf("reviews[%d]", i), "%v", err)
+		if err := validateSpec(&r); err != nil {
+			d.Add(rp, "%v", err)
+			continue
 		}
 		if seen[r.Service] {
-			return nil, bad(fmt.Sprintf("reviews[%d].service", i), "%q is reviewed twice", r.Service)
+			d.Add(rp+".service", "%q is reviewed twice", r.Service)
+			continue
 		}
 		seen[r.Service] = true
+		fc.Reviews = append(fc.Reviews, r)
+	}
+	if err := d.Err(); err != nil {
+		return nil, err
 	}
 	if fc.TokenFile != "" && !filepath.IsAbs(fc.TokenFile) {
 		fc.TokenFile = filepath.Join(filepath.Dir(path), fc.TokenFile)

@@ -80,11 +80,11 @@ reviews:
 		t.Errorf("an empty config: %v", err)
 	}
 	for text, words := range map[string][]string{
-		"limits: {max_vus: -1}\n":                     {"limits.max_vus"},
+		"limits: {max_vus: -1}\n":                     {"bad.yaml:1:19: limits.max_vus"},
 		"allow_targets: ['*']\n":                      {"allow_targets[0]", "any host"},
 		"allow_targets: ['http://x/']\n":              {"allow_targets[0]", "not a URL"},
 		"prometheus: {url: 'localhost:9090'}\n":       {"prometheus.url"},
-		"listn: x\n":                                  {"line 1", "listn"},
+		"listn: x\n":                                  {"bad.yaml:1:1: listn", `did you mean "listen"`},
 		"reviews: [{service: a, schedule: 'nope'}]\n": {"reviews[0]", "schedule"},
 		"reviews: [{selector: '{job=\"a\"}'}]\n":      {"reviews[0]", "service"},
 		"reviews: [{service: a, selector: '{a=\"b\"}'}, {service: a, selector: '{a=\"b\"}'}]\n": {"reviews[1].service", "twice"},

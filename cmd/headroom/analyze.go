@@ -16,6 +16,9 @@ import (
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/report"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 func init() {
@@ -146,7 +149,12 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(a)
 	case "markdown":
-		writeAnalysisMarkdown(e.stdout, &a)
+		md, err := report.AnalysisMarkdown(&a, run, f.service)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		_, err = e.stdout.Write(md)
+		return err
 	default:
 		writeAnalysisText(e.stdout, &a)
 	}
@@ -319,18 +327,7 @@ func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.S
 // table, the breaking points, the scalability fit, the bottleneck with its
 // evidence, the ranked resources, the slowest endpoints and the warnings.
 func writeAnalysisText(w io.Writer, a *model.Analysis) {
-	writeAnalysis(w, a, func(title string) string { return title + ":" })
-}
-
-// writeAnalysisMarkdown prints the same as writeAnalysisText with markdown
-// headings, for pull-request comments and reports.
-func writeAnalysisMarkdown(w io.Writer, a *model.Analysis) {
-	fmt.Fprintln(w, "# Capacity analysis")
-	fmt.Fprintln(w)
-	writeAnalysis(w, a, func(title string) string { return "## " + title })
-}
-
-func writeAnalysis(w io.Writer, a *model.Analysis, heading func(string) string) {
+	heading := func(title string) string { return title + ":" }
 	fmt.Fprintln(w, analysisHeadline(a))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.Verdict)
@@ -437,16 +434,9 @@ func bpLoad(b model.BreakingPoint) string {
 	case b.TargetRate > 0:
 		return fmt.Sprintf("%s it/s offered, %s RPS", fmtRate(b.TargetRate), fmtRate(b.RPS))
 	case b.VUs > 0:
-		return fmt.Sprintf("%s VUs / %s RPS", trimFloat(b.VUs), fmtRate(b.RPS))
+		return fmt.Sprintf("%s VUs / %s RPS", numfmt.Round(b.VUs, 1), fmtRate(b.RPS))
 	}
 	return fmtRate(b.RPS) + " RPS"
-}
-
-func trimFloat(v float64) string {
-	if v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func writeScalability(w io.Writer, a *model.Analysis) {
@@ -461,7 +451,7 @@ func writeScalability(w io.Writer, a *model.Analysis) {
 		fmt.Fprintf(w, "- USL fit of successful RPS against %s (%d levels): σ = %.4g, κ = %.4g, λ = %.4g RPS, R² = %.4f, %s confidence\n",
 			n, u.Points, u.Sigma, u.Kappa, u.Lambda, u.R2, u.Confidence)
 		if u.PeakN != nil {
-			fmt.Fprintf(w, "- peak: N* = %s %s → %s RPS\n", trimFloat(*u.PeakN), n, fmtRate(*u.PeakX))
+			fmt.Fprintf(w, "- peak: N* = %s %s → %s RPS\n", numfmt.Round(*u.PeakN, 1), n, fmtRate(*u.PeakX))
 		} else {
 			fmt.Fprintln(w, "- peak: none (no coherency penalty in the fit)")
 		}
@@ -470,7 +460,7 @@ func writeScalability(w io.Writer, a *model.Analysis) {
 		}
 	}
 	if a.Knee != nil {
-		fmt.Fprintf(w, "- knee of the throughput curve: %s %s / %s RPS\n", trimFloat(a.Knee.X), n, fmtRate(a.Knee.Y))
+		fmt.Fprintf(w, "- knee of the throughput curve: %s %s / %s RPS\n", numfmt.Round(a.Knee.X, 1), n, fmtRate(a.Knee.Y))
 	}
 }
 
@@ -488,7 +478,7 @@ func writeBottleneck(w io.Writer, a *model.Analysis) {
 	if b.SaturatedAtRPS != nil {
 		at := fmtRate(*b.SaturatedAtRPS) + " RPS"
 		if b.SaturatedAtVUs != nil {
-			at = trimFloat(*b.SaturatedAtVUs) + " VUs / " + at
+			at = numfmt.Round(*b.SaturatedAtVUs, 1) + " VUs / " + at
 		}
 		line := "- saturated from " + at
 		if a.BreakingPoint != nil {

@@ -24,6 +24,8 @@ import (
 	"github.com/headroom-sh/headroom/scenario"
 
 	"github.com/headroom-sh/headroom/internal/readfile"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 func init() {
@@ -325,7 +327,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	planDir := filepath.Join(f.out, "plan")
-	fmt.Fprintf(e.stdout, "Capacity plan for %s× today's traffic (%s):\n", trimFloat(f.multiplier), topoFile)
+	fmt.Fprintf(e.stdout, "Capacity plan for %s× today's traffic (%s):\n", numfmt.Round(f.multiplier, 1), topoFile)
 	if err := runPlan(ctx, e, []string{"--analysis", analysisFile, "--topology", topoFile,
 		"--target-multiplier", strconv.FormatFloat(f.multiplier, 'g', -1, 64), "--out", planDir}); err != nil {
 		return fmt.Errorf("demo: %w", err)

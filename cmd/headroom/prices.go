@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 func init() {
@@ -87,14 +88,14 @@ func runPrices(ctx context.Context, e *env, args []string) error {
 }
 
 func writePlanPriceTable(e *env, cat *model.PriceCatalog) error {
-	fmt.Fprintf(e.stdout, "%s — %s, %s hours a month\n\n", planOr(cat.Name, "Price catalog"), cat.Currency, strconv.FormatFloat(cat.HoursPerMonth, 'f', -1, 64))
+	fmt.Fprintf(e.stdout, "%s — %s, %s hours a month\n\n", planOr(cat.Name, "Price catalog"), cat.Currency, numfmt.Plain(cat.HoursPerMonth))
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tENGINE\tVCPU\tMEMORY\tPRICE\tMONTHLY\tAS OF\tSOURCE")
 	for _, en := range cat.Entries {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s GiB\t%s/%s\t%.2f\t%s\t%s\n",
 			en.Kind, en.Name, planOr(en.Engine, "-"),
-			strconv.FormatFloat(en.VCPU, 'f', -1, 64), strconv.FormatFloat(en.MemoryGiB, 'f', -1, 64),
-			strconv.FormatFloat(en.Price, 'f', -1, 64), en.Unit, en.Monthly(cat.HoursPerMonth), en.AsOf, en.Source)
+			numfmt.Plain(en.VCPU), numfmt.Plain(en.MemoryGiB),
+			numfmt.Plain(en.Price), en.Unit, en.Monthly(cat.HoursPerMonth), en.AsOf, en.Source)
 	}
 	return tw.Flush()
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/headroom-sh/headroom/analyzer"
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // maxRepeat bounds --repeat: each repetition is a whole ramp.
@@ -194,7 +196,7 @@ func writeRepeatability(w io.Writer, r *model.Repeatability) {
 			t.add(strconv.Itoa(i+1), run.RunID, "none", "—", "—", "—", fmtRate(run.TestedUpToRPS))
 			continue
 		}
-		t.add(strconv.Itoa(i+1), run.RunID, run.Reason, trimFloat(run.VUs), fmtRate(run.RPS), fmtRate(run.RPSUncertainty), fmtRate(run.TestedUpToRPS))
+		t.add(strconv.Itoa(i+1), run.RunID, run.Reason, numfmt.Round(run.VUs, 1), fmtRate(run.RPS), fmtRate(run.RPSUncertainty), fmtRate(run.TestedUpToRPS))
 	}
 	t.write(w)
 	fmt.Fprintln(w)

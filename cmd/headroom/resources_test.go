@@ -187,7 +187,7 @@ func TestResourcesErrors(t *testing.T) {
 		{"a run without a metrics location says so", []string{"--run", noMetrics}, "records no metrics location"},
 		{"a missing run file is named", []string{"--run", filepath.Join(dir, "nope.json")}, "nope.json"},
 		{"an unreachable Prometheus is named with the resource", []string{"--prometheus", down, "--prometheus-timeout", "2s"}, "could not discover resource db_pool: family pgxpool: could not query Prometheus at " + down},
-		{"a broken catalog names its file", []string{"--prometheus", down, "--catalog", filepath.Join("..", "..", "collector", "testdata", "catalog", "broken-promql.yaml")}, "broken-promql.yaml:6: resources[db_pool].families[pgxpool].usage: invalid PromQL"},
+		{"a broken catalog names its file", []string{"--prometheus", down, "--catalog", filepath.Join("..", "..", "collector", "testdata", "catalog", "broken-promql.yaml")}, "broken-promql.yaml:6:16: resources[db_pool].families[pgxpool].usage: invalid PromQL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

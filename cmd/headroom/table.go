@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // This file renders a run's results as markdown tables. The functions take a
@@ -171,7 +173,7 @@ func fmtObserved(t model.ThresholdResult) string {
 			return fmtPercent(t.Observed)
 		}
 	}
-	return strconv.FormatFloat(t.Observed, 'f', -1, 64)
+	return numfmt.Plain(t.Observed)
 }
 
 // fmtMillis formats milliseconds with precision that suits their size.

@@ -161,11 +161,11 @@ func describeSchema(b *strings.Builder, s *Schema, depth int) {
 		if s.Minimum != nil || s.Maximum != nil {
 			b.WriteString("[")
 			if s.Minimum != nil {
-				b.WriteString(strconv.FormatFloat(*s.Minimum, 'f', -1, 64))
+				b.WriteString(numfmt.Plain(*s.Minimum))
 			}
 			b.WriteString("..")
 			if s.Maximum != nil {
-				b.WriteString(strconv.FormatFloat(*s.Maximum, 'f', -1, 64))
+				b.WriteString(numfmt.Plain(*s.Maximum))
 			}
 			b.WriteString("]")
 		}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
+
+	"github.com/headroom-sh/headroom/internal/numfmt"
 )
 
 // Errors of ReadJSON, matched with errors.Is.
@@ -445,7 +447,7 @@ func tagString(tags map[string]any, k string) string {
 	case string:
 		return v
 	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return numfmt.Plain(v)
 	case bool:
 		return strconv.FormatBool(v)
 	}
