@@ -125,11 +125,14 @@ type shape struct {
 
 // capacity estimates what a production shape carries and what limits it:
 // the lowest of the pods, the DB pool, the database and the cache.
-// The pool model applies only when the pool differs from what was measured
-// (the measurement already includes the pool as tested).
+//
+// The pool model applies when the pool differs from what was measured, or
+// when a pod's rate was extrapolated (from its CPU or the USL) rather than
+// measured: a measured rate already includes the pool as tested, an
+// extrapolated one goes past what the pool was tested at.
 func (p *planning) capacity(s shape) (float64, string) {
 	c, limit := float64(s.pods)*p.perPod, "pods"
-	if p.holdSec > 0 && s.pool > 0 && s.pool != p.tested.DBPoolSize {
+	if p.holdSec > 0 && s.pool > 0 && (s.pool != p.tested.DBPoolSize || p.perPodSource != "measured") {
 		if pc := float64(s.pods*s.pool) / p.holdSec; pc < c {
 			c, limit = pc, "db_pool"
 		}
