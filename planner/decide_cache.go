@@ -76,7 +76,7 @@ func (p *planning) decideCache() {
 			nums["cpu_at_target_after_ratio"] = u
 			why += fmt.Sprintf(": on %s (%s vCPUs) it would run at about %s.", next.Name, num(next.VCPU), pct(u))
 		} else {
-			why += fmt.Sprintf(": %s has %s.", next.Name, num(next.VCPU))
+			why += fmt.Sprintf(": %s has %s.", next.Name, num(next.VCPU)+" vCPUs")
 		}
 		ch.ID, ch.Title, ch.Why, ch.Numbers = model.ChangeIDCache, "Cache", why, nums
 		ch.Assumption, ch.AssumptionNote = true, "Cache CPU is assumed to grow in proportion to the request rate and to shrink with more vCPUs."

@@ -562,6 +562,14 @@ func TestNewCapacityCountsEachChange(t *testing.T) {
 			next:    0.9 * 180 / 0.2, nextLimit: "database",
 		},
 		{
+			name: "memcached that broke the test without a measured CPU", analysis: memcachedBoundAnalysis(), topo: memcached, change: model.ChangeIDCache,
+			// It carried 520 RPS on 2 vCPUs; 648 needs 2.5 → cache.r6g.xlarge
+			// (4): 520 × 4/2 = 1,040. The database's 810 is lower.
+			current: 520, currentLimit: "cache",
+			changed: 1040,
+			next:    0.9 * 180 / 0.2, nextLimit: "database",
+		},
+		{
 			name: "Redis sharded", analysis: cacheBoundAnalysis(), topo: redis, change: model.ChangeIDCache,
 			// Two shards: 2 × 487.5 = 975; the database's 810 is lower.
 			current: 0.9 * 520 / 0.96, currentLimit: "cache",
@@ -626,4 +634,13 @@ func TestNewCapacityCountsEachChange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memcachedBoundAnalysis broke at 520 RPS on memcached, whose CPU the
+// catalog did not measure.
+func memcachedBoundAnalysis() *model.Analysis {
+	a := cacheBoundAnalysis()
+	a.Bottleneck = model.Bottleneck{Resource: "memcached_cpu", Name: "memcached CPU", SaturatedAtRPS: f(480), BreakingRPS: 520, Confidence: model.ConfidenceHigh}
+	a.Resources = a.Resources[1:]
+	return a
 }
