@@ -2,36 +2,22 @@ package collector
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/headroom-sh/headroom/model"
+
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/catalog/<test name>.golden, or rewrites
-// it with -update.
+// catalogGolden compares got with testdata/catalog/<test name>.golden, or
+// rewrites it with -update.
 func catalogGolden(t *testing.T, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "catalog", strings.ReplaceAll(t.Name(), "/", "_")+".golden")
-	if *updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update to accept):\n%s", path, got)
-	}
+	goldenfile.File(t, filepath.Join("testdata", "catalog", strings.ReplaceAll(t.Name(), "/", "_")+".golden"), []byte(got))
 }
 
 // queries lists every query field of a family with its YAML name.

@@ -1,39 +1,20 @@
 package dashboards
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/headroom-sh/headroom/model"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
+)
 
 // golden compares got with testdata/<test name>.golden, rewriting the file
 // under -update.
 func golden(t *testing.T, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", "__")+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.File(t, filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", "__")+".golden"), got)
 }
 
 // testCatalog is a small catalog that exercises every shape of query: a

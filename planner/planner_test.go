@@ -1,12 +1,9 @@
 package planner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -15,9 +12,9 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/model"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
+)
 
 // goldenNameRE matches what golden file names replace: anything but
 // letters, digits, '_' and '-'.
@@ -27,23 +24,7 @@ var goldenNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 func golden(t *testing.T, ext string, got []byte) {
 	t.Helper()
 	name := goldenNameRE.ReplaceAllString(strings.ReplaceAll(t.Name(), "/", "__"), "_")
-	path := filepath.Join("testdata", name+ext)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./planner -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./planner -update after checking the change):\n--- got\n%s", path, got)
-	}
+	goldenfile.File(t, filepath.Join("testdata", name+ext), got)
 }
 
 func mustBuild(t *testing.T, in Input) *model.Plan {

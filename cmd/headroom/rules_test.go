@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	goldenfile "github.com/headroom-sh/headroom/internal/golden"
 	"github.com/headroom-sh/headroom/internal/testenv"
 )
 
@@ -33,20 +33,7 @@ func checkedIn(t *testing.T, rel string, got []byte) {
 	if root == "" {
 		t.Fatal("no repository root")
 	}
-	path := filepath.Join(root, rel)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/headroom -run Golden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is not what the code generates: run go test ./cmd/headroom -run Golden -update, or fix the code\n--- got\n%s", rel, got)
-	}
+	goldenfile.File(t, filepath.Join(root, rel), got)
 }
 
 func TestGoldenCheckedInRules(t *testing.T) {

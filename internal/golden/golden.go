@@ -22,7 +22,13 @@ func Updating() bool { return *update }
 // rewriting the file first with -update.
 func Check(t testing.TB, dir, ext string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", dir, filepath.FromSlash(t.Name())+ext)
+	File(t, filepath.Join("testdata", dir, filepath.FromSlash(t.Name())+ext), got)
+}
+
+// File compares got with the file at path, rewriting it first with
+// -update; for packages whose golden files are named otherwise.
+func File(t testing.TB, path string, got []byte) {
+	t.Helper()
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,7 +95,7 @@ func parseOpenAPI(data []byte, path string, externalRefs bool) (api *generate.AP
 		// The parsed YAML is no longer needed: let it go before decoding.
 		node = nil
 		if readInBatches {
-			api, batched, err := readLargeInBatches(jsonData, data, isJSON, ix, path, newLoader, location)
+			api, batched, err := readLargeInBatches(jsonData, data, !strings.HasPrefix(v.value, "3.0"), isJSON, ix, path, newLoader, location)
 			if batched {
 				return api, err
 			}
@@ -282,13 +283,21 @@ type openapiReader struct {
 	warnings []string
 	// base is the base path of the first server.
 	base string
-	// A document read in batches (readLargeInBatches) names the schemas
-	// that are components: compOf gives, for the current batch, the
-	// component that defines a schema, and named and activeNamed play the
-	// parts of done and active for components across batches.
+	// A document read in batches (readLargeInBatches) has its schema
+	// components as stubs: compOf names the component a stub stands for,
+	// load decodes it when the converter first meets it, and named and
+	// activeNamed play the parts of done and active for components, by
+	// name. alias maps a component that is only a $ref to the one it names.
+	// inComponent counts the components being converted: the schemas
+	// written inside one are met once, and are neither memoized nor held.
 	compOf      map[*openapi3.Schema]string
 	named       map[string]*generate.Schema
 	activeNamed map[string]bool
+	alias       map[string]string
+	load        func(name string) (*openapi3.Schema, string, error)
+	inComponent int
+	// err is the first error met while converting (decoding a component).
+	err error
 }
 
 var methodOrder = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"}
@@ -678,6 +687,16 @@ func (r *openapiReader) schema(ref *openapi3.SchemaRef) *generate.Schema {
 	if key, ok := r.compOf[v]; ok {
 		return r.component(key, ref)
 	}
+	if r.inComponent > 0 {
+		// ref is not used past this point, so that v's children can go
+		// as they are converted.
+		name := refName(ref.Ref)
+		s := r.convert(v)
+		if s.Name == "" {
+			s.Name = name
+		}
+		return s
+	}
 	if s, ok := r.done[v]; ok {
 		return s
 	}
@@ -700,6 +719,9 @@ func (r *openapiReader) schema(ref *openapi3.SchemaRef) *generate.Schema {
 // component converts the schema a component defines once for all batches,
 // as schema does for one document.
 func (r *openapiReader) component(key string, ref *openapi3.SchemaRef) *generate.Schema {
+	for i := 0; r.alias[key] != "" && i < 64; i++ {
+		key = r.alias[key]
+	}
 	if s, ok := r.named[key]; ok {
 		return s
 	}
@@ -707,9 +729,28 @@ func (r *openapiReader) component(key string, ref *openapi3.SchemaRef) *generate
 	if r.activeNamed[key] {
 		return &generate.Schema{Name: name, Type: "object", Recursive: true}
 	}
+	if r.err != nil {
+		return &generate.Schema{Name: name}
+	}
+	v, alias, err := r.load(key)
+	if err != nil {
+		r.err = err
+		return &generate.Schema{Name: name}
+	}
+	if alias != "" {
+		if alias == key || len(r.alias) > 1<<20 {
+			r.err = &generate.SpecError{File: r.file, Pointer: "#/components/schemas/" + escapePointer(key), Msg: "the schema is a $ref to itself"}
+			return &generate.Schema{Name: name}
+		}
+		r.alias[key] = alias
+		return r.component(alias, ref)
+	}
 	r.activeNamed[key] = true
-	defer delete(r.activeNamed, key)
-	s := r.convert(ref.Value)
+	r.inComponent++
+
+	s := r.convert(v)
+	r.inComponent--
+	delete(r.activeNamed, key)
 	if s.Name == "" {
 		s.Name = name
 	}
@@ -793,30 +834,48 @@ func (r *openapiReader) convert(v *openapi3.Schema) *generate.Schema {
 	if v.Default != nil {
 		s.Default = normalizeJSON(v.Default)
 	}
-	if v.Items != nil {
-		s.Items = r.schema(v.Items)
-		if s.Type == "" {
-			s.Type = "array"
-		}
+	// The children are taken out of v, and each let go once converted, so
+	// that a large document's schemas can be collected as the conversion
+	// goes (a chain of $refs thousands long is converted in one descent).
+	items := v.Items
+	names := propertyOrder(v)
+	props := make([]*openapi3.SchemaRef, len(names))
+	for i, name := range names {
+		props[i] = v.Properties[name]
 	}
 	required := map[string]bool{}
 	for _, n := range v.Required {
 		required[n] = true
 	}
-	for _, name := range propertyOrder(v) {
-		s.Properties = append(s.Properties, generate.Property{Name: name, Required: required[name], Schema: r.schema(v.Properties[name])})
+	additional := v.AdditionalProperties.Has != nil || v.AdditionalProperties.Schema != nil
+	allOf := slices.Clone(v.AllOf)
+	altRefs := append(append(openapi3.SchemaRefs{}, v.OneOf...), v.AnyOf...)
+	v = nil
+	if items != nil {
+		s.Items = r.schema(items)
+		items = nil
+		if s.Type == "" {
+			s.Type = "array"
+		}
+	}
+	for i, name := range names {
+		p := props[i]
+		props[i] = nil
+		s.Properties = append(s.Properties, generate.Property{Name: name, Required: required[name], Schema: r.schema(p)})
 	}
 	if len(s.Properties) > 0 && s.Type == "" {
 		s.Type = "object"
 	}
-	if s.Type == "" && (v.AdditionalProperties.Has != nil || v.AdditionalProperties.Schema != nil) {
+	if s.Type == "" && additional {
 		s.Type = "object"
 	}
-	for _, sub := range v.AllOf {
+	for i, sub := range allOf {
+		allOf[i] = nil
 		s.MergeAllOf(r.schema(sub))
 	}
 	var alts []*generate.Schema
-	for _, sub := range append(append(openapi3.SchemaRefs{}, v.OneOf...), v.AnyOf...) {
+	for i, sub := range altRefs {
+		altRefs[i] = nil
 		alts = append(alts, r.schema(sub))
 	}
 	if len(alts) > 0 {

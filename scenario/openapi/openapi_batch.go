@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/headroom-sh/headroom/scenario/generate"
 	"maps"
@@ -300,16 +301,75 @@ func localComponentRefs(ref string) (refs []componentRef, deep, ok bool) {
 	return refs, deep, true
 }
 
-// batchable says whether every $ref of the document points into its
-// components, so that batches can resolve them.
-func batchable(data []byte) bool {
+// batchable says whether every $ref of the document names a whole entry of
+// its components, so that batches can resolve them. In OpenAPI 3.1 the
+// fields next to a $ref are merged with what it names: such a $ref must
+// stand alone.
+func batchable(data []byte, v31 bool) bool {
 	ok := true
 	scanRefs(data, func(ref string) {
-		if _, _, local := localComponentRefs(ref); !local {
+		if _, deep, local := localComponentRefs(ref); !local || deep {
 			ok = false
 		}
 	})
+	if ok && v31 {
+		ok = !refsHaveSiblings(data)
+	}
 	return ok
+}
+
+// refsHaveSiblings says whether an object holding a "$ref" has other
+// members: a "$ref" key then follows a ',' or its value is followed by one.
+func refsHaveSiblings(data []byte) bool {
+	key := []byte(`"$ref"`)
+	space := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for i := 0; ; {
+		k := bytes.Index(data[i:], key)
+		if k < 0 {
+			return false
+		}
+		at := i + k
+		i = at + len(key)
+		b := at - 1
+		for b >= 0 && space(data[b]) {
+			b--
+		}
+		if b < 0 || (data[b] != ',' && data[b] != '{') {
+			continue // a string value, not a key
+		}
+		if data[b] == ',' {
+			return true
+		}
+		j := i
+		for j < len(data) && space(data[j]) {
+			j++
+		}
+		if j >= len(data) || data[j] != ':' {
+			continue
+		}
+		j++
+		for j < len(data) && space(data[j]) {
+			j++
+		}
+		if j >= len(data) || data[j] != '"' {
+			return true
+		}
+		e := j + 1
+		for e < len(data) && data[e] != '"' {
+			if data[e] == '\\' {
+				e++
+			}
+			e++
+		}
+		e++
+		for e < len(data) && space(data[e]) {
+			e++
+		}
+		if e < len(data) && data[e] != '}' {
+			return true
+		}
+		i = e
+	}
 }
 
 // matchingOrder is the library's Paths.InMatchingOrder: fewer path
@@ -340,9 +400,8 @@ type largeReader struct {
 	baseRefs componentNeed
 	// validated lists the components decoded (and so validated) so far.
 	validated map[componentRef]bool
-	// alias maps a schema component that is a $ref to another to the one
-	// that defines the schema.
-	alias map[string]string
+	// stubs stand for the schema components in batches, one per name.
+	stubs map[string]*openapi3.SchemaRef
 	r     *openapiReader
 }
 
@@ -352,13 +411,13 @@ func (lr *largeReader) decodeError(err error) error {
 
 // readLargeInBatches reads a large document in batches; ok is false when
 // it cannot be, and the caller reads it whole.
-func readLargeInBatches(data, orig []byte, isJSON bool, ix specIndex, path string, newLoader func() *openapi3.Loader, location *url.URL) (api *generate.APIModel, ok bool, err error) {
+func readLargeInBatches(data, orig []byte, v31, isJSON bool, ix specIndex, path string, newLoader func() *openapi3.Loader, location *url.URL) (api *generate.APIModel, ok bool, err error) {
 	ds, ok := scanSpans(data)
-	if !ok || !batchable(data) {
+	if !ok || !batchable(data, v31) {
 		return nil, false, nil
 	}
 	lr := &largeReader{data: data, orig: orig, isJSON: isJSON, path: path, ix: ix, spans: ds, newLoader: newLoader, location: location,
-		validated: map[componentRef]bool{}, alias: map[string]string{}}
+		validated: map[componentRef]bool{}, stubs: map[string]*openapi3.SchemaRef{}}
 	api, err = lr.read()
 	return api, true, err
 }
@@ -435,7 +494,8 @@ func (lr *largeReader) read() (*generate.APIModel, error) {
 	_, hasPaths := ds.top["paths"]
 
 	r := &openapiReader{doc: base, file: lr.path, index: lr.ix, done: map[*openapi3.Schema]*generate.Schema{}, active: map[*openapi3.Schema]bool{},
-		named: map[string]*generate.Schema{}, activeNamed: map[string]bool{}}
+		compOf: map[*openapi3.Schema]string{}, named: map[string]*generate.Schema{}, activeNamed: map[string]bool{}, alias: map[string]string{},
+		load: lr.loadSchema}
 	lr.r = r
 	api := r.begin()
 	var all []located
@@ -457,9 +517,11 @@ func (lr *largeReader) read() (*generate.APIModel, error) {
 		}
 		r.doc = doc
 		all = r.routes(doc.Paths, batch, all)
+		if r.err != nil {
+			return nil, r.err
+		}
 		// The batch's library objects go; the converted schemas stay.
 		clear(r.done)
-		r.compOf = nil
 
 		if len(ordered) == 0 {
 			break
@@ -493,7 +555,7 @@ func (lr *largeReader) batch(keys []string, hasPaths bool, pathExt map[string]an
 		doc.Paths.Set(k, item)
 		need.addText(text)
 	}
-	comps, stubs, err := lr.components(need, nil)
+	comps, err := lr.components(need, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +563,6 @@ func (lr *largeReader) batch(keys []string, hasPaths bool, pathExt map[string]an
 	if err := lr.newLoader().ResolveRefsIn(&doc, lr.location); err != nil {
 		return nil, loadError(lr.path, lr.orig, err)
 	}
-	lr.name(comps, stubs)
 	if err := validateOpenAPI(&doc, openapi3.DisableExamplesValidation()); err != nil {
 		return nil, validationError(lr.path, &doc, lr.ix, err)
 	}
@@ -509,16 +570,14 @@ func (lr *largeReader) batch(keys []string, hasPaths bool, pathExt map[string]an
 }
 
 // components decodes the components named by need and those they refer to,
-// into a copy of the base's. A schema already converted is a placeholder
-// (a stub, named in stubs); so is a schema that only (when not nil) does
-// not hold, for the validation of unreached components.
-func (lr *largeReader) components(need componentNeed, only map[string]bool) (*openapi3.Components, map[*openapi3.Schema]string, error) {
+// into a copy of the base's. Schemas are stubs (the converter decodes each
+// when it first meets it, loadSchema) except those only names, for the
+// validation of unreached components.
+func (lr *largeReader) components(need componentNeed, only map[string]bool) (*openapi3.Components, error) {
 	comps := &openapi3.Components{}
 	if lr.base.Components != nil {
 		*comps = *lr.base.Components
 	}
-	stubs := map[*openapi3.Schema]string{}
-	stubOf := map[string]*openapi3.SchemaRef{}
 	present := func(section string) bool { _, ok := lr.spans.components[section]; return ok }
 	if present("schemas") {
 		comps.Schemas = openapi3.Schemas{}
@@ -538,14 +597,12 @@ func (lr *largeReader) components(need componentNeed, only map[string]bool) (*op
 	if present("examples") {
 		comps.Examples = openapi3.Examples{}
 	}
-	// Components needed whole first, so that one also needed by name is
-	// not made a stub.
 	queue := make([]componentRef, 0, len(need))
 	for c := range need {
 		queue = append(queue, c)
 	}
 	slices.SortFunc(queue, func(a, b componentRef) int {
-		return cmp.Or(cmp.Compare(b2i(need[a]), b2i(need[b])), cmp.Compare(b.section, a.section), cmp.Compare(b.name, a.name))
+		return cmp.Or(cmp.Compare(b.section, a.section), cmp.Compare(b.name, a.name))
 	})
 	done := map[componentRef]bool{}
 	for len(queue) > 0 {
@@ -560,19 +617,9 @@ func (lr *largeReader) components(need componentNeed, only map[string]bool) (*op
 			// The loader says it does not resolve.
 			continue
 		}
-		if c.section == "schemas" {
-			key := lr.canonical(c.name)
-			_, converted := lr.r.named[key]
-			if !need[c] && (converted || (only != nil && !only[c.name])) {
-				st := stubOf[key]
-				if st == nil {
-					st = &openapi3.SchemaRef{Value: &openapi3.Schema{}}
-					stubOf[key] = st
-					stubs[st.Value] = key
-				}
-				comps.Schemas[c.name] = st
-				continue
-			}
+		if c.section == "schemas" && !only[c.name] {
+			comps.Schemas[c.name] = lr.stub(c.name)
+			continue
 		}
 		text := lr.text(s)
 		var err error
@@ -603,72 +650,84 @@ func (lr *largeReader) components(need componentNeed, only map[string]bool) (*op
 			err = json.Unmarshal(text, v)
 		}
 		if err != nil {
-			return nil, nil, lr.decodeError(&pieceError{"/components/" + c.section + "/" + escapePointer(c.name), err})
+			return nil, lr.decodeError(&pieceError{"/components/" + c.section + "/" + escapePointer(c.name), err})
 		}
 		lr.validated[c] = true
 		scanRefs(text, func(ref string) {
-			refs, deep, _ := localComponentRefs(ref)
+			refs, _, _ := localComponentRefs(ref)
 			for _, d := range refs {
-				if deep && !need[d] {
-					// Needed whole after all: decode it even if it
-					// was made a stub.
-					need[d] = true
-					delete(done, d)
-				}
 				if !done[d] {
 					queue = append(queue, d)
 				}
 			}
 		})
 	}
-	return comps, stubs, nil
+	return comps, nil
 }
 
-// canonical is the schema component whose converted form stands for name.
-func (lr *largeReader) canonical(name string) string {
-	if a, ok := lr.alias[name]; ok {
-		return a
+// stub is the placeholder of a schema component in batches: an empty
+// schema the converter knows by its pointer.
+func (lr *largeReader) stub(name string) *openapi3.SchemaRef {
+	st := lr.stubs[name]
+	if st == nil {
+		st = &openapi3.SchemaRef{Value: &openapi3.Schema{}}
+		lr.stubs[name] = st
+		lr.r.compOf[st.Value] = name
 	}
-	return name
+	return st
 }
 
-// name tells the converter which resolved schemas are components, by the
-// name of the component that defines each, and notes aliases.
-func (lr *largeReader) name(comps *openapi3.Components, stubs map[*openapi3.Schema]string) {
-	compOf := make(map[*openapi3.Schema]string, len(comps.Schemas))
-	maps := func(m map[*openapi3.Schema]string) {
-		for k, v := range m {
-			compOf[k] = v
-		}
+// loadSchema decodes, resolves and validates one schema component, its
+// $refs to other schemas resolved to their stubs. A component that is only
+// a $ref to another gives that one's name as alias.
+func (lr *largeReader) loadSchema(name string) (v *openapi3.Schema, alias string, err error) {
+	s, ok := lr.spans.components["schemas"][name]
+	if !ok {
+		return nil, "", &generate.SpecError{File: lr.path, Pointer: "#/components/schemas/" + escapePointer(name), Msg: "the schema is not in the document"}
 	}
-	maps(stubs)
-	names := make([]string, 0, len(comps.Schemas))
-	for n := range comps.Schemas {
-		names = append(names, n)
+	text := lr.text(s)
+	ref := &openapi3.SchemaRef{}
+	if err := json.Unmarshal(text, ref); err != nil {
+		return nil, "", lr.decodeError(&pieceError{"/components/schemas/" + escapePointer(name), err})
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		ref := comps.Schemas[n]
-		if ref == nil || ref.Value == nil || ref.Ref != "" {
-			continue
+	lr.validated[componentRef{"schemas", name}] = true
+	// The component goes into the document under a name no $ref uses, so
+	// that its $refs to itself resolve to its stub too; its own name holds
+	// the stub, and errors are given its name back.
+	self := "headroom.loading"
+	for i := 0; ; i++ {
+		if _, taken := lr.spans.components["schemas"][self]; !taken {
+			break
 		}
-		if _, isStub := stubs[ref.Value]; isStub {
-			continue
-		}
-		if _, seen := compOf[ref.Value]; !seen {
-			compOf[ref.Value] = n
-		}
+		self = fmt.Sprintf("headroom.loading.%d", i)
 	}
-	for _, n := range names {
-		ref := comps.Schemas[n]
-		if ref == nil || ref.Value == nil || ref.Ref == "" {
-			continue
+	doc := &openapi3.T{OpenAPI: lr.base.OpenAPI, Info: lr.base.Info, Paths: openapi3.NewPaths(),
+		Components: &openapi3.Components{Schemas: openapi3.Schemas{self: ref, name: lr.stub(name)}}}
+	scanRefs(text, func(r string) {
+		refs, _, _ := localComponentRefs(r)
+		for _, c := range refs {
+			if _, has := lr.spans.components[c.section][c.name]; c.section == "schemas" && has {
+				doc.Components.Schemas[c.name] = lr.stub(c.name)
+			}
 		}
-		if key, ok := compOf[ref.Value]; ok {
-			lr.alias[n] = key
-		}
+	})
+	if err := lr.newLoader().ResolveRefsIn(doc, lr.location); err != nil {
+		return nil, "", loadError(lr.path, lr.orig, err)
 	}
-	lr.r.compOf = compOf
+	if err := validateOpenAPI(doc, openapi3.DisableExamplesValidation()); err != nil {
+		var ce *openapi3.ComponentValidationError
+		if errors.As(err, &ce) && ce.Name == self {
+			ce.Name = name
+		}
+		return nil, "", validationError(lr.path, doc, lr.ix, err)
+	}
+	if ref.Value == nil {
+		return nil, "", &generate.SpecError{File: lr.path, Pointer: "#/components/schemas/" + escapePointer(name), Msg: fmt.Sprintf("$ref %q does not resolve", ref.Ref)}
+	}
+	if target, isStub := lr.r.compOf[ref.Value]; isStub {
+		return nil, target, nil
+	}
+	return ref.Value, "", nil
 }
 
 // acrossBatches makes the checks of the library's Paths.Validate that span
@@ -775,7 +834,7 @@ func (lr *largeReader) validateUnreached() error {
 				only[c.name] = true
 			}
 		}
-		comps, _, err := lr.components(need, only)
+		comps, err := lr.components(need, only)
 		if err != nil {
 			return err
 		}
