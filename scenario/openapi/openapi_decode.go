@@ -140,7 +140,7 @@ var subschemaKeys = []string{"properties", "items", "allOf", "oneOf", "anyOf", "
 // decodeSchemaRef decodes a schema (or a $ref to one) as the library's
 // SchemaRef.UnmarshalJSON does.
 func decodeSchemaRef(data []byte) (*openapi3.SchemaRef, error) {
-	if ref, ok := decodeSchemaRefShallow(data); ok {
+	if ref, ok := decodeSchemaRefShallow(data, new(bytes.Buffer)); ok {
 		return ref, nil
 	}
 	ref := &openapi3.SchemaRef{}
@@ -157,7 +157,9 @@ type subschema struct {
 	text  []byte
 }
 
-func decodeSchemaRefShallow(data []byte) (*openapi3.SchemaRef, bool) {
+// decodeSchemaRefShallow writes the reduced text in out, which the library
+// does not keep: one buffer serves every level.
+func decodeSchemaRefShallow(data []byte, out *bytes.Buffer) (*openapi3.SchemaRef, bool) {
 	members, ok := jsonObjectMembers(data)
 	if !ok {
 		return nil, false
@@ -175,8 +177,7 @@ func decodeSchemaRefShallow(data []byte) (*openapi3.SchemaRef, bool) {
 		}
 	}
 	var subs []subschema
-	var out bytes.Buffer
-	out.Grow(len(data))
+	out.Reset()
 	out.WriteByte('{')
 	for i, m := range members {
 		if i > 0 {
@@ -260,7 +261,7 @@ func decodeSchemaRefShallow(data []byte) (*openapi3.SchemaRef, bool) {
 	}
 	v := ref.Value
 	for _, sub := range subs {
-		child, ok := decodeSchemaRefShallow(sub.text)
+		child, ok := decodeSchemaRefShallow(sub.text, out)
 		if !ok {
 			child = &openapi3.SchemaRef{}
 			if err := json.Unmarshal(sub.text, child); err != nil {
