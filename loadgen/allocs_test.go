@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -93,4 +94,24 @@ func cannedServer(t *testing.T) string {
 		}
 	}()
 	return "http://" + ln.Addr().String()
+}
+
+// TestTheRunnersClockIsMonotonicAndAgreesWithTimeNow: the clock that times
+// requests reads only the monotonic clock, and tells the time that
+// time.Now() does.
+func TestTheRunnersClockIsMonotonicAndAgreesWithTimeNow(t *testing.T) {
+	r := &Runner{startMono: time.Now()}
+	time.Sleep(2 * time.Millisecond)
+	before := time.Now()
+	got := r.now()
+	after := time.Now()
+	if !strings.Contains(got.String(), " m=") {
+		t.Fatalf("r.now() = %s has no monotonic reading", got)
+	}
+	if got.Before(before) || got.After(after) {
+		t.Errorf("r.now() = %s, want between %s and %s", got, before, after)
+	}
+	if d := got.Sub(r.startMono); d < 2*time.Millisecond {
+		t.Errorf("r.now() is %s after the start, want at least 2ms", d)
+	}
 }

@@ -255,7 +255,7 @@ func (v *vu) sendH1(ctx context.Context, s *stepRT, intended time.Time) result {
 	}
 	// One clock read when the request goes out and one when its
 	// response is in; the VU's connection and its iteration reuse them.
-	now := time.Now()
+	now := r.now()
 	start := intended
 	if start.IsZero() {
 		start = now
@@ -312,9 +312,9 @@ func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBod
 		hc, err := v.conn(ctx, h, !idempotent(method), now)
 		if err != nil {
 			if ctx.Err() != nil {
-				return result{err: errInterrupted}, "", time.Now()
+				return result{err: errInterrupted}, "", r.now()
 			}
-			return result{status: statusError, timed: true, err: err}, "", time.Now()
+			return result{status: statusError, timed: true, err: err}, "", r.now()
 		}
 		// Arm the watchdog: the request times out h.timeout from now.
 		hc.due.Store(int64(now.Sub(r.startMono) + h.timeout))
@@ -325,7 +325,7 @@ func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBod
 		resp, err := readH1Response(&hc.rd, method, needBody, h.maxBody)
 		written := hc.rd.written
 		hc.rd = h1reader{}
-		end = time.Now()
+		end = r.now()
 		if hc.due.Swap(0) < 0 {
 			// The watchdog put the deadline in the past (the response
 			// may still have made it): the connection is done.

@@ -340,6 +340,13 @@ func (r *Runner) Scenario() *model.Scenario { return r.sc }
 // elapsed is the time since the run started.
 func (r *Runner) elapsed() time.Duration { return time.Since(r.startMono) }
 
+// now is time.Now() for measuring durations: it reads only the monotonic
+// clock, where time.Now() reads the wall clock as well (two clock reads on
+// Linux). Its wall reading is the run's start plus the elapsed time, so it
+// is for Sub, Add and comparisons with other monotonic times, not for
+// display.
+func (r *Runner) now() time.Time { return r.startMono.Add(time.Since(r.startMono)) }
+
 // stop interrupts the run: no new iterations or steps start.
 func (r *Runner) stop() {
 	r.stopOnce.Do(func() {

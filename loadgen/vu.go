@@ -112,7 +112,7 @@ func (v *vu) iteration(ctx context.Context, e *execRT, scheduled time.Time) {
 	}
 	start := scheduled
 	if start.IsZero() {
-		start = time.Now()
+		start = r.now()
 	}
 	var end time.Time
 	for i, s := range flow.steps {
@@ -136,7 +136,7 @@ func (v *vu) iteration(ctx context.Context, e *execRT, scheduled time.Time) {
 		}
 	}
 	if end.IsZero() {
-		end = time.Now()
+		end = r.now()
 	}
 	v.iter++
 	st.iterations.Add(1)

@@ -270,16 +270,6 @@ func (s *Server) createPlan(c echo.Context) error {
 		return errorf(http.StatusUnprocessableEntity, "analysis_id: missing: the id of an analysis from POST /api/v1/analyses")
 	case len(req.Topology) == 0 || string(req.Topology) == "null":
 		return errorf(http.StatusUnprocessableEntity, "topology: missing: what production runs today (topology.yaml as JSON, see examples/topology.yaml)")
-	case (req.TargetRPS > 0) == (req.TargetMultiplier > 0):
-		return errorf(http.StatusUnprocessableEntity, "target_rps, target_multiplier: give exactly one, greater than 0")
-	case !finitePos(req.TargetRPS) || !finitePos(req.TargetMultiplier):
-		return errorf(http.StatusUnprocessableEntity, "target_rps, target_multiplier: expected numbers greater than 0")
-	case !finitePos(req.SLOP95Ms):
-		return errorf(http.StatusUnprocessableEntity, "slo_p95_ms: %v: expected milliseconds > 0", req.SLOP95Ms)
-	case !finitePos(req.MaxErrorRate) || req.MaxErrorRate > 1:
-		return errorf(http.StatusUnprocessableEntity, "max_error_rate: %v: expected a fraction between 0 and 1", req.MaxErrorRate)
-	case !finitePos(req.TargetHeadroom) || req.TargetHeadroom > 10:
-		return errorf(http.StatusUnprocessableEntity, "target_headroom: %v: expected a fraction such as 0.2", req.TargetHeadroom)
 	}
 	ctx := c.Request().Context()
 	in, err := s.reportInput(ctx, "analysis_id", req.AnalysisID)
@@ -290,18 +280,31 @@ func (s *Server) createPlan(c echo.Context) error {
 	if err != nil {
 		return errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
-	if err := s.resolveBaseline(ctx, topo); err != nil {
-		return err
-	}
-	p, err := planner.Build(planner.Input{
-		Analysis: in.Analysis, Topology: topo,
+	// The baseline queries run on the configured Prometheus, never on a
+	// URL from the request: the service must not be made to send requests
+	// to arbitrary hosts.
+	p, err := app.Plan(ctx, app.PlanRequest{
+		Analysis: in.Analysis, Topology: topo, Baseline: s.prom, Now: s.now(),
 		Target: planner.Target{
 			Multiplier: req.TargetMultiplier, RPS: req.TargetRPS,
 			SLOP95:       time.Duration(req.SLOP95Ms * float64(time.Millisecond)),
 			MaxErrorRate: req.MaxErrorRate, HeadroomRatio: req.TargetHeadroom,
 		},
 	})
-	if err != nil {
+	var oe *app.OptionError
+	var be *app.BaselineError
+	switch {
+	case errors.As(err, &oe):
+		field := map[string]string{"target_rps/target_multiplier": "target_rps, target_multiplier", "slo_p95": "slo_p95_ms"}[oe.Field]
+		if field == "" {
+			field = oe.Field
+		}
+		return errorf(http.StatusUnprocessableEntity, "%s: %s", field, oe.Msg)
+	case errors.Is(err, app.ErrNoBaselineSource):
+		return errorf(http.StatusUnprocessableEntity, "topology.baseline: the queries need a Prometheus and this service has none configured (--prometheus); give baseline.rps as a number")
+	case errors.As(err, &be):
+		return errorf(http.StatusUnprocessableEntity, "%v", err)
+	case err != nil:
 		return errorf(http.StatusUnprocessableEntity, "could not plan: %v", err)
 	}
 	doc, err := json.Marshal(p)
@@ -314,22 +317,6 @@ func (s *Server) createPlan(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, PlanResource{ID: row.ID, AnalysisID: row.AnalysisID, CreatedAt: row.CreatedAt, Plan: doc})
-}
-
-// resolveBaseline evaluates the topology's baseline queries on the
-// configured Prometheus (never on a URL from the request: the service must
-// not be made to send requests to arbitrary hosts).
-func (s *Server) resolveBaseline(ctx context.Context, t *model.Topology) error {
-	if !app.NeedsBaselineQueries(t) {
-		return nil
-	}
-	if s.prom == nil {
-		return errorf(http.StatusUnprocessableEntity, "topology.baseline: the queries need a Prometheus and this service has none configured (--prometheus); give baseline.rps as a number")
-	}
-	if err := app.ResolveBaseline(ctx, s.prom, t, s.now()); err != nil {
-		return errorf(http.StatusUnprocessableEntity, "%v", err)
-	}
-	return nil
 }
 
 func (s *Server) getPlan(c echo.Context) error {

@@ -244,6 +244,10 @@ func TestValidationAndLimits(t *testing.T) {
 	post(map[string]any{"scenario_yaml": quickScenario(1, "1s"), "target": "ftp://127.0.0.1"}, 422, "target")
 	post(map[string]any{"scenario": map[string]any{"name": "j", "flows": []any{map[string]any{"steps": []any{map[string]any{"method": "GET", "path": "/"}}}}, "executors": []any{map[string]any{"type": "constant-vus", "vus": 1, "duration": 3}}}, "target": hs.URL}, 422, "scenario.executors.duration")
 	post(map[string]any{"scenario_yaml": quickScenario(1, "1s"), "target": hs.URL, "options": map[string]any{"selector": "job=x"}}, 422, "options.selector")
+	// A service that records into Prometheus lets Prometheus scrape: the
+	// same rule as the CLI's, from app.StartRunMetrics.
+	withProm := newTestServer(t, "", func(c *Config) { c.Prometheus.URL = hs.URL })
+	withProm.wantError(t, "POST", "/api/v1/runs", adminToken, map[string]any{"scenario_yaml": quickScenario(1, "1s"), "target": hs.URL, "options": map[string]any{"scrape": []string{"x=" + hs.URL + "/metrics"}}}, 422, "options.scrape", "let your Prometheus scrape")
 	big := `{"scenario_yaml": "` + strings.Repeat("x", 70<<10) + `"}`
 	post(big, 413, "limit")
 

@@ -312,15 +312,9 @@ func (s *Server) createRun(c echo.Context) error {
 	if o.GraceMs < 0 || o.GraceMs > 10*60*1000 {
 		return errorf(http.StatusUnprocessableEntity, "options.grace_ms: %v: expected milliseconds from 0 to 600000", o.GraceMs)
 	}
-	if _, err := collector.ParseSelector(o.Selector); err != nil {
-		return errorf(http.StatusUnprocessableEntity, "options.selector: %v", err)
-	}
 	var scrape []collector.ScrapeTarget
 	for i, raw := range o.Scrape {
 		p := fmt.Sprintf("options.scrape[%d]", i)
-		if s.prom != nil {
-			return errorf(http.StatusUnprocessableEntity, "%s: the service records into Prometheus, which scrapes the system under test itself; scrape is for the embedded store", p)
-		}
 		t, err := collector.ParseScrapeFlag(raw)
 		if err != nil {
 			return errorf(http.StatusUnprocessableEntity, "%s: %v", p, err)
@@ -329,10 +323,6 @@ func (s *Server) createRun(c echo.Context) error {
 			return errorf(http.StatusForbidden, "%s: %v", p, err)
 		}
 		scrape = append(scrape, t)
-	}
-	selector := o.Selector
-	if selector == "" && len(scrape) > 0 {
-		selector = fmt.Sprintf(`{job=%q}`, scrape[0].Job)
 	}
 
 	s.mu.Lock()
@@ -375,7 +365,7 @@ func (s *Server) createRun(c echo.Context) error {
 		Logger:      s.log.With("run_id", id),
 		Clock:       s.now,
 	}
-	if err := s.setupRunMetrics(ar, &lcfg, selector, scrape); err != nil {
+	if err := s.setupRunMetrics(ar, &lcfg, o.Selector, scrape); err != nil {
 		return err
 	}
 	maxVUs := 0
@@ -416,9 +406,10 @@ func (s *Server) createRun(c echo.Context) error {
 // setupRunMetrics points the run's series at Prometheus (remote write) or
 // at an embedded store in the run's directory that scrapes the given
 // endpoints; every scrape, redirects included, is checked against the
-// allowlist: an allowed host may redirect anywhere.
+// allowlist: an allowed host may redirect anywhere. The selector and the
+// scrapes are checked by app.StartRunMetrics, as for the CLI.
 func (s *Server) setupRunMetrics(ar *activeRun, lcfg *loadgen.Config, selector string, scrape []collector.ScrapeTarget) error {
-	o := app.MetricsOptions{Selector: selector, Logger: s.log}
+	o := app.MetricsOptions{Selector: selector, Scrape: scrape, Logger: s.log}
 	if s.prom != nil {
 		o.Prometheus = s.cfg.Prometheus.PrometheusOptions
 		o.RemoteWrite = loadgen.RemoteWriteConfig{URL: s.cfg.Prometheus.RemoteWriteURL, UserAgent: "headroom-serve", Logger: s.log}
@@ -427,13 +418,12 @@ func (s *Server) setupRunMetrics(ar *activeRun, lcfg *loadgen.Config, selector s
 			return fmt.Errorf("could not create the run directory: %w", err)
 		}
 		o.StoreDir, o.RunDir = filepath.Join(ar.dir, storeSubdir), ar.dir
-		o.Scrape = scrape
 		o.ScrapeClient = &http.Client{Transport: allowTransport{base: http.DefaultTransport.(*http.Transport).Clone(), allow: s.allow}}
 	}
 	rm, err := app.StartRunMetrics(ar.ctx, o)
 	var oe *app.OptionError
-	if errors.As(err, &oe) && oe.Field == "scrape" {
-		return errorf(http.StatusUnprocessableEntity, "options.scrape: %s", oe.Msg)
+	if errors.As(err, &oe) && (oe.Field == "scrape" || oe.Field == "selector") {
+		return errorf(http.StatusUnprocessableEntity, "options.%s: %s", oe.Field, oe.Msg)
 	}
 	if err != nil {
 		return fmt.Errorf("could not set up the run's metrics: %w", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/model"
+	"github.com/headroom-sh/headroom/planner"
 	"github.com/headroom-sh/headroom/server"
 )
 
@@ -143,6 +144,31 @@ func TestTheCLIAndTheAPIAnalyseARunAlike(t *testing.T) {
 	}
 	if a.RunID != created.ID || len(a.Stages) != 3 || a.Total.Requests == 0 {
 		t.Errorf("analysis of run %q with %d stages and %d requests; want run %s, 3 stages and requests", a.RunID, len(a.Stages), a.Total.Requests, created.ID)
+	}
+
+	// A plan from that analysis for the example topology at 3× its
+	// baseline: `headroom plan` and POST /api/v1/plans give the same plan.
+	topoYAML, err := os.ReadFile(exampleTopology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, err := planner.ParseTopology(topoYAML, exampleTopology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planViaAPI server.PlanResource
+	call("POST", "/api/v1/plans", map[string]any{"analysis_id": viaAPI.ID, "topology": topo, "target_multiplier": 3}, http.StatusCreated, &planViaAPI)
+	planOut, err := runCLI(t, "plan", "--analysis", cliFile, "--topology", exampleTopology, "--target-multiplier", "3", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apiPlan bytes.Buffer
+	if err := json.Indent(&apiPlan, planViaAPI.Plan, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	apiPlan.WriteByte('\n')
+	if apiPlan.String() != planOut {
+		t.Errorf("the CLI and the API planned differently:\n%s", firstDifference(apiPlan.String(), planOut))
 	}
 }
 

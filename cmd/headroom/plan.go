@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/headroom-sh/headroom/app"
+	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
 
@@ -75,17 +75,18 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if f.topology == "" {
 		return errors.New("plan: --topology is required: a topology.yaml describing production (see examples/topology.yaml)")
 	}
-	if (f.multiplier > 0) == (f.targetRPS > 0) {
-		return errors.New("plan: give exactly one of --target-multiplier (3 = 3× the baseline RPS) and --target-rps (540)")
+	target := planner.Target{
+		Multiplier: f.multiplier, RPS: f.targetRPS,
+		SLOP95: f.sloP95.d, MaxErrorRate: f.maxErrorRate, HeadroomRatio: f.headroom,
 	}
-	if f.multiplier < 0 || f.targetRPS < 0 || math.IsNaN(f.multiplier) || math.IsNaN(f.targetRPS) {
-		return errors.New("plan: --target-multiplier and --target-rps must be greater than 0")
+	if err := app.CheckPlanTarget(target); err != nil {
+		return planFlagError(err)
 	}
-	if !(f.headroom > 0) || f.headroom > 10 {
-		return fmt.Errorf("plan: --target-headroom %v: expected a fraction greater than 0 such as 0.2 (20%% spare capacity)", f.headroom)
-	}
-	if f.maxErrorRate < 0 || f.maxErrorRate > 1 {
-		return fmt.Errorf("plan: --max-error-rate %v: expected a fraction between 0 and 1 such as 0.05", f.maxErrorRate)
+	if f.headroom == 0 {
+		// A flag has no "not given": 0 here is a wish for no headroom at
+		// all, which a plan cannot aim at (the service's absent field is
+		// the default instead).
+		return errors.New("plan: --target-headroom 0: expected a fraction greater than 0 such as 0.2 (20% spare capacity)")
 	}
 	if f.format != "markdown" && f.format != "json" {
 		return fmt.Errorf("plan: unknown --format %q; expected markdown or json", f.format)
@@ -103,22 +104,26 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := planResolveBaseline(ctx, e, topo, prom, f.topology); err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
 	prices, err := planLoadPrices(f.prices)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	p, err := planner.Build(planner.Input{
-		Analysis: a, Topology: topo, Prices: prices,
-		Target: planner.Target{
-			Multiplier: f.multiplier, RPS: f.targetRPS,
-			SLOP95: f.sloP95.d, MaxErrorRate: f.maxErrorRate, HeadroomRatio: f.headroom,
-		},
-	})
+	baseline, err := planBaselineSource(e, topo, prom, f.topology)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
+	}
+	p, err := app.Plan(ctx, app.PlanRequest{Analysis: a, Topology: topo, Target: target, Prices: prices, Baseline: baseline})
+	var be *app.BaselineError
+	switch {
+	case errors.Is(err, app.ErrNoBaselineSource):
+		return fmt.Errorf("plan: topology %q has baseline queries but no Prometheus to run them on: set baseline.prometheus or pass --prometheus URL", f.topology)
+	case errors.As(err, &be):
+		return fmt.Errorf("plan: topology %q on %s: %w", f.topology, planBaselineURL(topo, prom), err)
+	case err != nil:
+		return planFlagError(err)
+	}
+	if baseline != nil {
+		e.log.Info("baseline from Prometheus", "rps", topo.Baseline.RPS, "peak_rps", topo.Baseline.PeakRPS)
 	}
 	e.log.Debug("planned", "target_rps", p.Target.TargetRPS, "changes", len(p.Changes), "delta_monthly", p.Totals.DeltaMonthly)
 
@@ -207,25 +212,40 @@ func planLoadPrices(path string) (*model.PriceCatalog, error) {
 	return planner.MergePrices(base, user, path)
 }
 
-// planResolveBaseline evaluates the topology's baseline queries when the rates
-// are not given as numbers.
-func planResolveBaseline(ctx context.Context, e *env, t *model.Topology, prom app.PrometheusOptions, file string) error {
-	if !app.NeedsBaselineQueries(t) {
-		return nil
+// planBaselineURL is where the topology's baseline queries run:
+// --prometheus, else the topology's baseline.prometheus.
+func planBaselineURL(t *model.Topology, prom app.PrometheusOptions) string {
+	if prom.URL != "" {
+		return prom.URL
 	}
-	if prom.URL == "" {
-		prom.URL = t.Baseline.Prometheus
+	return t.Baseline.Prometheus
+}
+
+// planBaselineSource opens the Prometheus the topology's baseline queries
+// run on, when it has any and one is given (nil otherwise).
+func planBaselineSource(e *env, t *model.Topology, prom app.PrometheusOptions, file string) (collector.Source, error) {
+	url := planBaselineURL(t, prom)
+	if !app.NeedsBaselineQueries(t) || url == "" {
+		return nil, nil
 	}
-	if prom.URL == "" {
-		return fmt.Errorf("topology %q has baseline queries but no Prometheus to run them on: set baseline.prometheus or pass --prometheus URL", file)
-	}
-	src, err := app.OpenPrometheus(prom, e.log)
+	src, err := app.OpenPrometheus(prom.WithURL(url), e.log)
 	if err != nil {
-		return fmt.Errorf("baseline queries of %q: %w", file, err)
+		return nil, fmt.Errorf("baseline queries of %q: %w", file, err)
 	}
-	if err := app.ResolveBaseline(ctx, src, t, time.Now()); err != nil {
-		return fmt.Errorf("topology %q on %s: %w", file, prom.URL, err)
+	return src, nil
+}
+
+// planFlagError names the flag of a plan's option error.
+func planFlagError(err error) error {
+	var oe *app.OptionError
+	if !errors.As(err, &oe) {
+		return fmt.Errorf("plan: %w", err)
 	}
-	e.log.Info("baseline from Prometheus", "rps", t.Baseline.RPS, "peak_rps", t.Baseline.PeakRPS)
-	return nil
+	switch oe.Field {
+	case "target_rps/target_multiplier":
+		return fmt.Errorf("plan: give exactly one of --target-multiplier (3 = 3× the baseline RPS) and --target-rps (540), greater than 0: %s", oe.Msg)
+	case "slo_p95", "max_error_rate", "target_headroom":
+		return fmt.Errorf("plan: --%s %s", strings.ReplaceAll(oe.Field, "_", "-"), oe.Msg)
+	}
+	return fmt.Errorf("plan: %w", err)
 }

@@ -259,8 +259,8 @@ var textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem(
 var expected = map[reflect.Type]string{
 	reflect.TypeOf(model.Duration(0)): `a duration such as "30s" or "1m30s"`,
 	reflect.TypeOf(model.Threshold{}): `a threshold expression such as "p(95)<800" or a mapping (threshold, abortOnFail, delayAbortEval)`,
-	reflect.TypeOf(model.CPU(0)):      `a CPU quantity such as 0.5 or 500m`,
-	reflect.TypeOf(model.Bytes(0)):    `a size such as 512Mi or 2Gi`,
+	reflect.TypeOf(model.CPU(0)):      `a CPU quantity: cores such as 0.5 or 2, or millicores such as 500m`,
+	reflect.TypeOf(model.Bytes(0)):    `a memory quantity such as 512Mi, 1Gi or 2G`,
 }
 
 func readsText(v reflect.Value) bool {
@@ -470,6 +470,17 @@ func (d *Doc) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	out := reflect.MakeMap(t)
+	d.entries(n, path, func(k, ep string, value *yaml.Node) {
+		elem := reflect.New(t.Elem()).Elem()
+		d.decode(value, ep, elem)
+		out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), elem)
+	})
+	v.Set(out)
+}
+
+// entries calls f with each entry of the mapping n (merge keys expanded)
+// and its path `path["key"]`; a key written twice is reported and skipped.
+func (d *Doc) entries(n *yaml.Node, path string, f func(key, entryPath string, value *yaml.Node)) {
 	first := map[string]*yaml.Node{}
 	for _, kv := range d.pairs(n, path) {
 		k := kv.key.Value
@@ -480,11 +491,8 @@ func (d *Doc) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		}
 		first[k] = kv.key
 		d.keys[ep] = kv.key
-		elem := reflect.New(t.Elem()).Elem()
-		d.decode(kv.value, ep, elem)
-		out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), elem)
+		f(k, ep, kv.value)
 	}
-	v.Set(out)
 }
 
 type nodePair struct{ key, value *yaml.Node }
@@ -631,18 +639,7 @@ func (d *Doc) decodeAny(n *yaml.Node, path string) any {
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := map[string]any{}
-		first := map[string]*yaml.Node{}
-		for _, kv := range d.pairs(n, path) {
-			k := kv.key.Value
-			ep := entryPath(path, k)
-			if prev, dup := first[k]; dup {
-				d.bad(kv.key, ep, "duplicate key %q (first written at line %d)", k, prev.Line)
-				continue
-			}
-			first[k] = kv.key
-			d.keys[ep] = kv.key
-			m[k] = d.decodeAny(kv.value, ep)
-		}
+		d.entries(n, path, func(k, ep string, value *yaml.Node) { m[k] = d.decodeAny(value, ep) })
 		return m
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))

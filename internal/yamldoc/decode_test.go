@@ -25,6 +25,7 @@ type doc struct {
 	Items    []item         `yaml:"items"`
 	Tags     []string       `yaml:"tags"`
 	Anything any            `yaml:"anything"`
+	CPU      model.CPU      `yaml:"cpu"`
 }
 
 var errKind = errors.New("invalid test document")
@@ -70,6 +71,7 @@ func TestProblemsNameFileLineColumnAndPath(t *testing.T) {
 		"count: many\n":                  `d.yaml:1:8: count: expected a whole number, got "many"`,
 		"wait: [1]\n":                    `d.yaml:1:7: wait: expected a duration such as "30s"`,
 		"urll: x\n":                      `d.yaml:1:1: urll: unknown field "urll" (did you mean "url"?); expected one of url, headers, wait`,
+		"headers: {A: '1', A: '2'}\n":    `d.yaml:1:19: headers["A"]: duplicate key "A" (first written at line 1)`,
 		"count: 1\ncount: 2\n":           `d.yaml:2:1: count: duplicate key "count" (first written at line 1)`,
 		"items: [{kind: a, limit: 70%}]": `d.yaml:1:26: items[0].limit: expected a number, got "70%" (write ratios as fractions`,
 		"a: [\n":                         `d.yaml:1: invalid YAML:`,
