@@ -193,6 +193,22 @@ func (rm *RunMetrics) Finish(run *model.Run) error {
 	return nil
 }
 
+// Attach adds the sinks to a runner's configuration and sets its flush
+// interval: with an embedded store, the store's finer one unless the
+// caller chose cfg.FlushInterval itself (explicit), which the store then
+// records as its sampling interval.
+func (rm *RunMetrics) Attach(cfg *loadgen.Config, explicit bool) {
+	cfg.Sinks = append(cfg.Sinks, rm.Sinks...)
+	if !rm.HasStore() {
+		return
+	}
+	if explicit {
+		rm.FlushInterval = cfg.FlushInterval
+	} else {
+		cfg.FlushInterval = rm.FlushInterval
+	}
+}
+
 // HasStore reports whether the run records into an embedded store.
 func (rm *RunMetrics) HasStore() bool { return rm != nil && rm.store != nil }
 

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/headroom-sh/headroom/loadgen"
+	"github.com/headroom-sh/headroom/model"
 )
 
 // oneGauge is a metric family to write.
@@ -79,6 +81,52 @@ func TestARunsRemoteWriteCarriesThePrometheusOptions(t *testing.T) {
 			if paths[0] != tc.path || h.Get("X-Scope-OrgID") != tc.tenant || h.Get("X-Team") != tc.team || h.Get("Authorization") != tc.az {
 				t.Errorf("write to %s with X-Scope-OrgID %q, X-Team %q, Authorization %q; want %s, %q, %q, %q",
 					paths[0], h.Get("X-Scope-OrgID"), h.Get("X-Team"), h.Get("Authorization"), tc.path, tc.tenant, tc.team, tc.az)
+			}
+		})
+	}
+}
+
+// TestAttachSetsTheFlushIntervalOnce: with an embedded store the runner
+// flushes at the store's finer interval unless the caller chose one, which
+// the store then records as its sampling interval; without a store the
+// runner's interval stands.
+func TestAttachSetsTheFlushIntervalOnce(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name          string
+		store         bool
+		explicit      bool
+		wantRunner    time.Duration
+		wantRecordsMs float64
+	}{
+		{"a store, no choice: the store's interval", true, false, StoreFlushInterval, 1000},
+		{"a store, an explicit interval: the caller's", true, true, 5 * time.Second, 5000},
+		{"no store: the runner's", false, false, 5 * time.Second, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := MetricsOptions{}
+			if tc.store {
+				o.StoreDir = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+			}
+			rm, err := StartRunMetrics(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := loadgen.Config{FlushInterval: 5 * time.Second}
+			rm.Attach(&cfg, tc.explicit)
+			run := &model.Run{}
+			if err := rm.Finish(run); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.FlushInterval != tc.wantRunner || len(cfg.Sinks) != len(rm.Sinks) {
+				t.Errorf("runner flushes every %s with %d sinks; want %s and the run's %d", cfg.FlushInterval, len(cfg.Sinks), tc.wantRunner, len(rm.Sinks))
+			}
+			var got float64
+			if run.Metrics != nil {
+				got = run.Metrics.SampleIntervalMs
+			}
+			if got != tc.wantRecordsMs {
+				t.Errorf("run.json records a sample interval of %v ms; want %v", got, tc.wantRecordsMs)
 			}
 		})
 	}

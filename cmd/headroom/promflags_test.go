@@ -26,10 +26,16 @@ var talksToPrometheus = []string{"analyze", "demo", "plan", "report", "resources
 // with their usage lines (--prometheus's own usage says what the URL means
 // to the command and is left out).
 func promFlagHelp(t *testing.T, name string) map[string]string {
+	return flagHelp(t, name, "prometheus")
+}
+
+// flagHelp returns the flags named prefix* that a command's help lists,
+// with their usage lines.
+func flagHelp(t *testing.T, name, prefix string) map[string]string {
 	t.Helper()
 	stdout, _, _ := runHeadroom(t, name, "--help")
 	lines := strings.Split(stdout, "\n")
-	flagLine := regexp.MustCompile(`^  -(prometheus[a-z-]*)\b`)
+	flagLine := regexp.MustCompile(`^  -(` + prefix + `[a-z-]*)\b`)
 	out := map[string]string{}
 	for i, l := range lines {
 		m := flagLine.FindStringSubmatch(l)
@@ -88,6 +94,38 @@ func TestEveryCommandThatTalksToPrometheusTakesTheSameFlags(t *testing.T) {
 	}
 	if !slices.Equal(with, talksToPrometheus) {
 		t.Errorf("commands with the --prometheus* flags: %v; want %v", with, talksToPrometheus)
+	}
+}
+
+// TestEveryCommandThatPushesGaugesTakesTheSameFlags: --push-gauges and
+// --push-gauges-header are one set (pushflags.go), listed alike.
+func TestEveryCommandThatPushesGaugesTakesTheSameFlags(t *testing.T) {
+	var names, with []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var want map[string]string
+	for _, name := range names {
+		got := flagHelp(t, name, "push-gauges")
+		if len(got) == 0 {
+			continue
+		}
+		with = append(with, name)
+		if want == nil {
+			want = got
+		}
+		if len(got) != 2 {
+			t.Errorf("headroom %s takes %v; want --push-gauges and --push-gauges-header", name, got)
+		}
+		for f, u := range got {
+			if u != want[f] {
+				t.Errorf("headroom %s lists -%s as %q; other commands as %q", name, f, u, want[f])
+			}
+		}
+	}
+	if want := []string{"analyze", "report", "review"}; !slices.Equal(with, want) {
+		t.Errorf("commands with --push-gauges: %v; want %v", with, want)
 	}
 }
 
