@@ -127,7 +127,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	}
 	if f.report != "" {
 		in := model.ReportInput{Service: f.service, GeneratedAt: time.Now().UTC(), Analysis: &a, Observations: obs, Run: run}
-		if err := writeReport(f.report, in); err != nil {
+		if _, err := writeReport(ctx, f.report, app.ReportRequest{Input: in}); err != nil {
 			return fmt.Errorf("analyze: --report: %w", err)
 		}
 		e.log.Info("wrote the report", "path", filepath.Join(f.report, reportHTMLFile))
