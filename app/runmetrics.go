@@ -98,6 +98,13 @@ func StartRunMetrics(ctx context.Context, o MetricsOptions) (*RunMetrics, error)
 	}
 	rm := &RunMetrics{scrapeEvery: o.ScrapeInterval, prom: o.Prometheus, log: log}
 	rw := o.RemoteWrite
+	// run.json records the URL: credentials written in it move to the
+	// options, and the recorded URL has none.
+	takenProm, err := o.Prometheus.TakeURLCredentials()
+	if err != nil {
+		return nil, &OptionError{"prometheus", err.Error()}
+	}
+	o.Prometheus, rm.prom = takenProm, takenProm
 	prom := strings.TrimSpace(o.Prometheus.URL)
 	if prom != "" {
 		u, err := url.Parse(prom)

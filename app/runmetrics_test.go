@@ -131,3 +131,41 @@ func TestAttachSetsTheFlushIntervalOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestCredentialsInThePrometheusURLAreNotRecorded: a user and password
+// written in --prometheus are sent as basic auth with the remote write,
+// and run.json records the URL without them.
+func TestCredentialsInThePrometheusURLAreNotRecorded(t *testing.T) {
+	var mu sync.Mutex
+	var user, pass string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		user, pass, _ = r.BasicAuth()
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	withCreds := strings.Replace(srv.URL, "http://", "http://ops:s3cret@", 1)
+	rm, err := StartRunMetrics(context.Background(), MetricsOptions{Prometheus: PrometheusOptions{URL: withCreds}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rm.Sinks[0].Write(context.Background(), time.Now(), oneGauge()); err != nil {
+		t.Fatal(err)
+	}
+	run := &model.Run{}
+	if err := rm.Finish(run); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if user != "ops" || pass != "s3cret" {
+		t.Errorf("the remote write came as %q:%q; want the URL's ops:s3cret as basic auth", user, pass)
+	}
+	if got := run.Metrics.Prometheus; strings.Contains(got, "s3cret") || strings.Contains(got, "ops@") || got != srv.URL {
+		t.Errorf("run.json records %q; want %q, without the credentials", got, srv.URL)
+	}
+	if _, err := StartRunMetrics(context.Background(), MetricsOptions{Prometheus: PrometheusOptions{URL: withCreds, Username: "other"}}); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a user in the URL and a username: err %v; want an error that does not print the password", err)
+	}
+}
