@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -114,4 +115,25 @@ func (o PrometheusOptions) RemoteWrite(url string) (loadgen.RemoteWriteConfig, e
 		}
 	}
 	return rw, nil
+}
+
+// TakeURLCredentials moves a user and password written in the URL
+// (http://user:pass@host) into Username and Password, so that the URL can
+// be recorded in run.json and logged without them. A URL with credentials
+// and a Username as well is an error.
+func (o PrometheusOptions) TakeURLCredentials() (PrometheusOptions, error) {
+	u, err := url.Parse(strings.TrimSpace(o.URL))
+	if err != nil || u.User == nil {
+		return o, nil
+	}
+	if o.Username != "" {
+		return o, fmt.Errorf("%s carries a user and a username is given too: keep one", model.RedactURL(o.URL))
+	}
+	o.Username = u.User.Username()
+	if p, ok := u.User.Password(); ok && o.Password == "" && o.PasswordFile == "" {
+		o.Password = p
+	}
+	u.User = nil
+	o.URL = u.String()
+	return o, nil
 }

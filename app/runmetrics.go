@@ -98,6 +98,13 @@ func StartRunMetrics(ctx context.Context, o MetricsOptions) (*RunMetrics, error)
 	}
 	rm := &RunMetrics{scrapeEvery: o.ScrapeInterval, prom: o.Prometheus, log: log}
 	rw := o.RemoteWrite
+	// run.json records the URL: credentials written in it move to the
+	// options, and the recorded URL has none.
+	takenProm, err := o.Prometheus.TakeURLCredentials()
+	if err != nil {
+		return nil, &OptionError{"prometheus", err.Error()}
+	}
+	o.Prometheus, rm.prom = takenProm, takenProm
 	prom := strings.TrimSpace(o.Prometheus.URL)
 	if prom != "" {
 		u, err := url.Parse(prom)
@@ -191,6 +198,22 @@ func (rm *RunMetrics) Finish(run *model.Run) error {
 		}
 	}
 	return nil
+}
+
+// Attach adds the sinks to a runner's configuration and sets its flush
+// interval: with an embedded store, the store's finer one unless the
+// caller chose cfg.FlushInterval itself (explicit), which the store then
+// records as its sampling interval.
+func (rm *RunMetrics) Attach(cfg *loadgen.Config, explicit bool) {
+	cfg.Sinks = append(cfg.Sinks, rm.Sinks...)
+	if !rm.HasStore() {
+		return
+	}
+	if explicit {
+		rm.FlushInterval = cfg.FlushInterval
+	} else {
+		cfg.FlushInterval = rm.FlushInterval
+	}
 }
 
 // HasStore reports whether the run records into an embedded store.

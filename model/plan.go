@@ -327,8 +327,10 @@ type Cache struct {
 	Nodes int `json:"nodes,omitempty" yaml:"nodes,omitempty"`
 	// ReplicasPerNode is the number of replicas of each primary.
 	ReplicasPerNode int `json:"replicas_per_node,omitempty" yaml:"replicas_per_node,omitempty"`
-	// CPUUtilization is the engine's main-thread CPU use at the baseline
-	// RPS (a fraction of one core for Redis and Valkey); 0 when unknown.
+	// CPUUtilization is the busiest node's CPU use at the baseline RPS: a
+	// fraction of one core for Redis and Valkey (their main thread), of all
+	// the node's vCPUs for memcached (its threads use every core); 0 when
+	// unknown.
 	CPUUtilization float64 `json:"cpu_utilization,omitempty" yaml:"cpu_utilization,omitempty"`
 }
 

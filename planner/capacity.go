@@ -13,11 +13,19 @@ func (p *planning) currentDBClass() string {
 	return p.topo.Database.InstanceClass
 }
 
-func (p *planning) currentCacheNodes() int {
-	if p.topo.Cache == nil {
-		return 0
+// currentShape is production's shape today.
+func (p *planning) currentShape() shape {
+	s := shape{pods: p.topo.API.Pods, pool: p.topo.API.DBPoolSize, dbClass: p.currentDBClass()}
+	if c := p.topo.Cache; c != nil {
+		s.cacheNodes, s.cacheType = c.Nodes, c.NodeType
 	}
-	return p.topo.Cache.Nodes
+	return s
+}
+
+// newShape is the shape the plan's changes make: the required ones, not
+// those only worth considering (a read replica), as in the totals.
+func (p *planning) newShape() shape {
+	return shape{pods: p.podsNew, pool: p.poolNew, dbClass: p.dbClassNew, cacheNodes: p.cacheNodesNew, cacheType: p.cacheTypeNew}
 }
 
 func (p *planning) dbVCPU(class string) float64 {
@@ -58,42 +66,81 @@ func (p *planning) dbCapacity(class string) float64 {
 	return c
 }
 
+// cacheVCPU is the vCPUs of a cache node type by the price catalog; 0 when
+// it has no entry.
+func (p *planning) cacheVCPU(nodeType string) float64 {
+	if e, ok := p.prices.Find(model.PriceCache, nodeType, p.cache.engine); ok {
+		return e.VCPU
+	}
+	return 0
+}
+
+// cacheCoreScale is how many times the cache's measured capacity a node of
+// nodeType has. Memcached runs its threads on every core, so a node's
+// capacity grows with its vCPUs; Redis and Valkey run commands on one core,
+// and a larger node adds none (1).
+func (p *planning) cacheCoreScale(nodeType string) float64 {
+	if p.cache.engine != model.EngineMemcached || p.cache.baseVCPU <= 0 {
+		return 1
+	}
+	if v := p.cacheVCPU(nodeType); v > 0 {
+		return v / p.cache.baseVCPU
+	}
+	return 1
+}
+
 // cacheUtilAt is the busiest cache node's projected utilization at rate
-// with nodes shards (or on the node type for memcached, by vCPUs).
-func (p *planning) cacheUtilAt(rate float64, nodes int) (float64, bool) {
+// with nodes shards of nodeType: for Redis and Valkey of its main thread's
+// core, for memcached of all the node's vCPUs.
+func (p *planning) cacheUtilAt(rate float64, nodes int, nodeType string) (float64, bool) {
 	if p.cache.utilPerRPS <= 0 || p.cache.baseNodes <= 0 || nodes <= 0 {
 		return 0, false
 	}
-	return p.cache.utilPerRPS * rate * float64(p.cache.baseNodes) / float64(nodes), true
+	return p.cache.utilPerRPS * rate * float64(p.cache.baseNodes) / float64(nodes) / p.cacheCoreScale(nodeType), true
 }
 
-func (p *planning) cacheCapacity(nodes int) float64 {
+// cacheCapacity is the rate nodes shards of nodeType carry before the
+// cache saturates; +Inf when nothing says.
+func (p *planning) cacheCapacity(nodes int, nodeType string) float64 {
 	if !p.cache.present {
 		return math.Inf(1)
 	}
-	if u, ok := p.cacheUtilAt(1, nodes); ok && u > 0 {
+	if u, ok := p.cacheUtilAt(1, nodes, nodeType); ok && u > 0 {
 		return p.satUtil / u
 	}
 	if p.cache.boundRPS > 0 && p.cache.testedNodes > 0 {
-		return p.cache.boundRPS * float64(nodes) / float64(p.cache.testedNodes)
+		return p.cache.boundRPS * float64(nodes) / float64(p.cache.testedNodes) * p.cacheCoreScale(nodeType)
 	}
 	return math.Inf(1)
 }
 
-// capacity estimates what a production shape carries and what limits it.
-// The pool model applies only when the pool differs from what was measured
-// (the measurement already includes the pool as tested).
-func (p *planning) capacity(pods, pool int, dbClass string, cacheNodes int) (float64, string) {
-	c, limit := float64(pods)*p.perPod, "pods"
-	if p.holdSec > 0 && pool > 0 && pool != p.tested.DBPoolSize {
-		if pc := float64(pods*pool) / p.holdSec; pc < c {
+// shape is a production shape whose capacity is estimated: what the plan
+// changes of it.
+type shape struct {
+	pods, pool int
+	dbClass    string
+	cacheNodes int
+	cacheType  string
+}
+
+// capacity estimates what a production shape carries and what limits it:
+// the lowest of the pods, the DB pool, the database and the cache.
+//
+// The pool model applies when the pool differs from what was measured, or
+// when a pod's rate was extrapolated (from its CPU or the USL) rather than
+// measured: a measured rate already includes the pool as tested, an
+// extrapolated one goes past what the pool was tested at.
+func (p *planning) capacity(s shape) (float64, string) {
+	c, limit := float64(s.pods)*p.perPod, "pods"
+	if p.holdSec > 0 && s.pool > 0 && (s.pool != p.tested.DBPoolSize || p.perPodSource != "measured") {
+		if pc := float64(s.pods*s.pool) / p.holdSec; pc < c {
 			c, limit = pc, "db_pool"
 		}
 	}
-	if dc := p.dbCapacity(dbClass); dc < c {
+	if dc := p.dbCapacity(s.dbClass); dc < c {
 		c, limit = dc, "database"
 	}
-	if cc := p.cacheCapacity(cacheNodes); cc < c {
+	if cc := p.cacheCapacity(s.cacheNodes, s.cacheType); cc < c {
 		c, limit = cc, "cache"
 	}
 	return c, limit

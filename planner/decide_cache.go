@@ -9,17 +9,20 @@ import (
 
 // decideCache adds shards when the cache's main thread would pass
 // sharedTargetUtilization at the target (Redis and Valkey run commands on
-// one core: a larger node adds none), or a larger node type for memcached.
+// one core: a larger node adds none), or a larger node type for memcached,
+// whose threads use every core.
 func (p *planning) decideCache() {
 	c := p.topo.Cache
 	if c == nil {
 		return
 	}
 	p.cacheNodesNew, p.cacheTypeNew = c.Nodes, c.NodeType
+	memcached := c.Engine == model.EngineMemcached
+	cur := p.priceOf(model.PriceCache, c.NodeType, c.Engine)
 	nodes := c.Nodes
 	var why string
 	nums := map[string]float64{}
-	if u, ok := p.cacheUtilAt(p.target, c.Nodes); ok {
+	if u, ok := p.cacheUtilAt(p.target, c.Nodes, c.NodeType); ok {
 		nums["cpu_at_target_ratio"] = u
 		if u <= sharedTargetUtilization {
 			return
@@ -29,23 +32,36 @@ func (p *planning) decideCache() {
 		if p.cache.fromProd {
 			src = "in production"
 		}
-		why = fmt.Sprintf("Its busiest node's main thread, measured %s, would reach %s of a core at %s RPS, above the %s it should stay under.",
-			src, pct(u), rps(p.target), pct(sharedTargetUtilization))
-	} else if p.cache.boundRPS > 0 && p.cacheCapacity(c.Nodes) < p.required {
+		what := "main thread"
+		of := "a core"
+		if memcached {
+			what, of = "CPU", fmt.Sprintf("its %s vCPUs", num(cur.VCPU))
+		}
+		why = fmt.Sprintf("Its busiest node's %s, measured %s, would reach %s of %s at %s RPS, above the %s it should stay under.",
+			what, src, pct(u), of, rps(p.target), pct(sharedTargetUtilization))
+	} else if p.cache.boundRPS > 0 && p.cacheCapacity(c.Nodes, c.NodeType) < p.required {
 		nodes = int(math.Ceil(float64(p.cache.testedNodes)*p.required/p.cache.boundRPS - eps))
-		why = fmt.Sprintf("It was the bottleneck at %s RPS with %d node%s; %s RPS needs %d if throughput grows with shards.",
-			rps(p.cache.boundRPS), p.cache.testedNodes, plural(p.cache.testedNodes), rps(p.required), nodes)
+		if memcached {
+			// Nodes' worth of load on c.Nodes nodes of the measured size;
+			// the vCPUs it needs are worked out below.
+			nodes = int(math.Ceil(float64(c.Nodes)*p.required/p.cacheCapacity(c.Nodes, c.NodeType) - eps))
+			why = fmt.Sprintf("It was the bottleneck at %s RPS with %d node%s of %s vCPUs; %s RPS needs about %s vCPUs per node if its throughput grows with its cores.",
+				rps(p.cache.boundRPS), p.cache.testedNodes, plural(p.cache.testedNodes), num(p.cache.baseVCPU), rps(p.required),
+				num(cur.VCPU*p.required/p.cacheCapacity(c.Nodes, c.NodeType)))
+		} else {
+			why = fmt.Sprintf("It was the bottleneck at %s RPS with %d node%s; %s RPS needs %d if throughput grows with shards.",
+				rps(p.cache.boundRPS), p.cache.testedNodes, plural(p.cache.testedNodes), rps(p.required), nodes)
+		}
 	} else {
 		return
 	}
 	if nodes <= c.Nodes {
 		return
 	}
-	cur := p.priceOf(model.PriceCache, c.NodeType, c.Engine)
-	if c.Engine == model.EngineMemcached {
+	if memcached {
 		// Memcached is multi-threaded: a larger node type adds capacity.
 		need := cur.VCPU * float64(nodes) / float64(c.Nodes)
-		_, ch, ok := p.moveUp(classMove{
+		next, ch, ok := p.moveUp(classMove{
 			kind: model.PriceCache, engine: c.Engine, cur: cur, from: c.NodeType, needVCPU: need, tier: "the cache nodes",
 			monthly: func(t string) float64 { return p.cacheMonthly(t, c.Nodes, c.ReplicasPerNode) },
 			noFit:   fmt.Sprintf("The cache needs about %s vCPUs per node but the catalog has no larger node type than %s.", num(need), c.NodeType),
@@ -54,8 +70,16 @@ func (p *planning) decideCache() {
 			return
 		}
 		p.cacheTypeNew = ch.To
+		nums["vcpu_before"], nums["vcpu_after"] = cur.VCPU, next.VCPU
+		why += " Memcached runs its threads on every core, so a larger node type adds capacity in proportion to its vCPUs"
+		if u, ok := p.cacheUtilAt(p.target, c.Nodes, next.Name); ok {
+			nums["cpu_at_target_after_ratio"] = u
+			why += fmt.Sprintf(": on %s (%s vCPUs) it would run at about %s.", next.Name, num(next.VCPU), pct(u))
+		} else {
+			why += fmt.Sprintf(": %s has %s.", next.Name, num(next.VCPU)+" vCPUs")
+		}
 		ch.ID, ch.Title, ch.Why, ch.Numbers = model.ChangeIDCache, "Cache", why, nums
-		ch.Assumption, ch.AssumptionNote = true, "Cache CPU is assumed to grow in proportion to the request rate."
+		ch.Assumption, ch.AssumptionNote = true, "Cache CPU is assumed to grow in proportion to the request rate and to shrink with more vCPUs."
 		p.add(ch)
 		return
 	}

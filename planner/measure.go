@@ -141,7 +141,7 @@ func (p *planning) measure() error {
 	m.ReadShare = readShare(a.Endpoints)
 
 	// Production today.
-	prodCap, _ := p.capacity(p.topo.API.Pods, p.topo.API.DBPoolSize, p.currentDBClass(), p.currentCacheNodes())
+	prodCap, _ := p.capacity(p.currentShape())
 	m.ProductionCapacityRPS = prodCap
 	m.CurrentHeadroomRatio = prodCap/p.topo.Baseline.PeakRPS - 1
 	return nil
@@ -262,6 +262,7 @@ func (p *planning) measureCache(class string) {
 		return
 	}
 	p.cache = cacheModel{present: true, engine: c.Engine, baseNodes: c.Nodes, testedNodes: p.tested.CacheNodes}
+	p.cache.baseVCPU = p.cacheVCPU(c.NodeType)
 	if c.CPUUtilization > 0 {
 		p.cache.utilPerRPS = c.CPUUtilization / p.topo.Baseline.RPS
 		p.cache.fromProd = true
@@ -275,12 +276,27 @@ func (p *planning) measureCache(class string) {
 		if u != nil && *u > 0 && at > 0 {
 			p.cache.utilPerRPS = *u / at
 			p.cache.baseNodes = p.tested.CacheNodes
+			p.cache.baseVCPU = p.testedCacheVCPU()
 			return
 		}
 	}
 	if class == boundCache {
 		p.cache.boundRPS = p.capRPS
+		p.cache.baseVCPU = p.testedCacheVCPU()
 	}
+}
+
+// testedCacheVCPU is the vCPUs of the node type the test ran its cache on,
+// production's when the tested one has no price entry (said once, for
+// memcached, whose capacity follows its vCPUs).
+func (p *planning) testedCacheVCPU() float64 {
+	if v := p.cacheVCPU(p.tested.CacheNodeType); v > 0 {
+		return v
+	}
+	if p.cache.engine == model.EngineMemcached && p.tested.CacheNodeType != p.topo.Cache.NodeType {
+		p.assume("The tested cache node type %s has no price entry, so its vCPUs are unknown; the test's cache numbers are not scaled to %s.", p.tested.CacheNodeType, p.topo.Cache.NodeType)
+	}
+	return p.cacheVCPU(p.topo.Cache.NodeType)
 }
 
 // readShare is the share of request time (rate × mean latency) spent in

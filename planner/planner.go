@@ -160,14 +160,19 @@ type dbModel struct {
 type cacheModel struct {
 	present bool
 	engine  string
-	// utilPerRPS is the busiest node's (main-thread) CPU utilization per
-	// request/s with baseNodes nodes; 0 when unknown. fromProd says whether
-	// it came from production's cpu_utilization or the test.
+	// utilPerRPS is the busiest node's CPU utilization per request/s with
+	// baseNodes nodes (of its main thread's core for Redis and Valkey, of
+	// the node's baseVCPU vCPUs for memcached); 0 when unknown. fromProd
+	// says whether it came from production's cpu_utilization or the test.
 	utilPerRPS float64
 	baseNodes  int
 	fromProd   bool
+	// baseVCPU is the vCPUs of the node type utilPerRPS or boundRPS was
+	// measured on; memcached's capacity scales from it.
+	baseVCPU float64
 	// boundRPS is the rate the cache carried when it was the bottleneck
-	// with testedNodes nodes and no utilization was measured.
+	// with testedNodes nodes (of baseVCPU vCPUs) and no utilization was
+	// measured.
 	boundRPS    float64
 	testedNodes int
 }

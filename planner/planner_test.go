@@ -290,6 +290,18 @@ func TestPlanDecisions(t *testing.T) {
 					!near(c.MonthlyCostDelta, (0.411-0.206)*730, 0.005) {
 					t.Errorf("cache change = %+v", c)
 				}
+				// Memcached's threads use every core: the reason speaks of the
+				// node's vCPUs, not of Redis's main thread.
+				if strings.Contains(c.Why, "main thread") || !strings.Contains(c.Why, "of its 2 vCPUs") ||
+					!strings.Contains(c.Why, "on cache.r6g.xlarge (4 vCPUs) it would run at about 50%") {
+					t.Errorf("cache why = %q, want memcached's vCPUs", c.Why)
+				}
+				// The larger node carries twice the cache's 487.5 RPS (975),
+				// so the database's 810 RPS is the new limit: 810/540 − 1 = +50%.
+				if tt := p.Totals; !near(tt.ExpectedCapacityRPS, 810, 1e-6) || tt.ExpectedLimit != "database" ||
+					!near(tt.ExpectedHeadroomRatio, 0.5, 1e-6) || !tt.MeetsTarget || strings.Contains(p.Verdict, "short of") {
+					t.Errorf("totals = %v RPS (%s), headroom %v, meets %v; verdict %q", tt.ExpectedCapacityRPS, tt.ExpectedLimit, tt.ExpectedHeadroomRatio, tt.MeetsTarget, p.Verdict)
+				}
 			},
 		},
 		{
@@ -485,4 +497,150 @@ entries:
 	if !found {
 		t.Errorf("the plan does not cite the user's price: %+v", p.Prices.Used)
 	}
+}
+
+// TestNewCapacityCountsEachChange checks, for each change that adds
+// capacity, that the plan's new capacity counts it where the changed
+// resource was the limit, and that the next-lowest limit then takes over.
+// Every figure is worked out by hand from the fixtures:
+//
+//   - a pod's rate: measured 520/3 = 173.3 (launch story), 600/3 = 200
+//     (CPU-bound); extrapolated from CPU when a shared resource broke the
+//     test, 173.3 × 0.8/0.38 = 364.9 (cache-bound), 173.3 × 0.8/0.35 = 396.2
+//     (database-bound).
+//   - the database's CPU on db.r5.large (2 vCPUs): 0.30 or 0.20 at 180 RPS
+//     saturates (90%) at 0.9 × 180/0.30 = 540 or 0.9 × 180/0.20 = 810 RPS;
+//     on db.r5.xlarge (4 vCPUs) twice that.
+//   - the cache's busiest node: 96% at 520 RPS saturates at
+//     0.9 × 520/0.96 = 487.5 RPS per node of the size tested.
+//   - the DB pool by Little's law: pods × pool ÷ hold time.
+func TestNewCapacityCountsEachChange(t *testing.T) {
+	memcached := launchTopology()
+	memcached.Database.CPUUtilization = 0.2
+	memcached.Cache.Engine = model.EngineMemcached
+	redis := launchTopology()
+	redis.Database.CPUUtilization = 0.2
+	dbTopo := launchTopology()
+	dbTopo.Database.CPUUtilization = 0
+	// Memcached tested on a node twice production's size: production's
+	// node carries half the test's rate.
+	memcachedBigTest := launchTopology()
+	memcachedBigTest.Database.CPUUtilization = 0.2
+	memcachedBigTest.Cache.Engine = model.EngineMemcached
+	memcachedBigTest.Tested = &model.TestedShape{CacheNodeType: "cache.r6g.xlarge"}
+
+	tests := []struct {
+		name     string
+		analysis *model.Analysis
+		topo     *model.Topology
+		change   string
+		// current and its limit; new and its limit; next is the limit the
+		// changed resource would reach on its own (it must be ≥ new).
+		current      float64
+		currentLimit string
+		next         float64
+		nextLimit    string
+		changed      float64
+	}{
+		{
+			name: "memcached on a larger node type", analysis: cacheBoundAnalysis(), topo: memcached, change: model.ChangeIDCache,
+			// Today the cache: 487.5. On cache.r6g.xlarge (4 vCPUs, 2 today)
+			// it carries 487.5 × 4/2 = 975; pods 3 × 364.9 = 1,094.7; the
+			// database 810 is then the lowest.
+			current: 0.9 * 520 / 0.96, currentLimit: "cache",
+			changed: 0.9 * 520 / 0.96 * 4 / 2,
+			next:    0.9 * 180 / 0.2, nextLimit: "database",
+		},
+		{
+			name: "memcached tested on a larger node than production's", analysis: cacheBoundAnalysis(), topo: memcachedBigTest, change: model.ChangeIDCache,
+			// 96% of 4 vCPUs at 520 RPS is 192% of production's 2 at 520:
+			// today 487.5 × 2/4 = 243.75. At 540 RPS it would reach
+			// 0.96 × 540/520 × 2 = 199% → 2.85 nodes' worth → 3 × 2 = 6
+			// vCPUs → cache.r6g.2xlarge (8): 487.5 × 8/4 = 975; database 810.
+			current: 0.9 * 520 / 0.96 * 2 / 4, currentLimit: "cache",
+			changed: 0.9 * 520 / 0.96 * 8 / 4,
+			next:    0.9 * 180 / 0.2, nextLimit: "database",
+		},
+		{
+			name: "memcached that broke the test without a measured CPU", analysis: memcachedBoundAnalysis(), topo: memcached, change: model.ChangeIDCache,
+			// It carried 520 RPS on 2 vCPUs; 648 needs 2.5 → cache.r6g.xlarge
+			// (4): 520 × 4/2 = 1,040. The database's 810 is lower.
+			current: 520, currentLimit: "cache",
+			changed: 1040,
+			next:    0.9 * 180 / 0.2, nextLimit: "database",
+		},
+		{
+			name: "Redis sharded", analysis: cacheBoundAnalysis(), topo: redis, change: model.ChangeIDCache,
+			// Two shards: 2 × 487.5 = 975; the database's 810 is lower.
+			current: 0.9 * 520 / 0.96, currentLimit: "cache",
+			changed: 2 * 0.9 * 520 / 0.96,
+			next:    0.9 * 180 / 0.2, nextLimit: "database",
+		},
+		{
+			name: "database class", analysis: dbBoundAnalysis(), topo: dbTopo, change: model.ChangeIDDatabaseClass,
+			// It carried 520 RPS on 2 vCPUs: db.r5.xlarge (4) carries
+			// 520 × 4/2 = 1,040. Pods 3 × 396.2 = 1,188.6 are higher, but a
+			// pod's rate is extrapolated from CPU, past what its pool was
+			// tested at: 42 of 60 connections at 520 RPS hold one for
+			// 80.8 ms, and 3 × 20 / 0.0808 = 742.9 is the next limit.
+			current: 520, currentLimit: "database",
+			changed: 1040,
+			next:    3 * 20 / (0.7 * 60 / 520), nextLimit: "db_pool",
+		},
+		{
+			name: "pool raised, pods scaled, database moved up", analysis: launchAnalysis(), topo: launchTopology(), change: model.ChangeIDDBPool,
+			// Today 3 pods × 173.3 = 520 (the pool as tested is in the
+			// measurement). Hold 54/380 s = 142.1 ms; 4 pods × 24 / 0.1421 =
+			// 675.6, below 4 × 173.3 = 693.3 and db.r5.xlarge's
+			// 0.9 × 180/0.30 × 4/2 = 1,080.
+			current: 520, currentLimit: "pods",
+			changed: 4 * 24 / (54.0 / 380),
+			next:    4 * 24 / (54.0 / 380), nextLimit: "db_pool",
+		},
+		{
+			name: "pods scaled", analysis: cpuBoundAnalysis(), topo: redis, change: model.ChangeIDPods,
+			// 3 → 4 pods of 200: 800, under the database's 810.
+			current: 600, currentLimit: "pods",
+			changed: 800,
+			next:    800, nextLimit: "pods",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustBuild(t, Input{Analysis: tc.analysis, Topology: tc.topo, Target: Target{Multiplier: 3}})
+			if change(p, tc.change) == nil {
+				t.Fatalf("no %s change: %v\n%s", tc.change, ids(p), Markdown(p))
+			}
+			tt := p.Totals
+			if !near(tt.CurrentCapacityRPS, tc.current, 1e-6) || p.Measured.ProductionCapacityRPS != tt.CurrentCapacityRPS {
+				t.Errorf("current capacity = %v, want %v (%s)", tt.CurrentCapacityRPS, tc.current, tc.currentLimit)
+			}
+			want, wantLimit := math.Min(tc.changed, tc.next), tc.nextLimit
+			if !near(tt.ExpectedCapacityRPS, want, 1e-6) || tt.ExpectedLimit != wantLimit {
+				t.Errorf("new capacity = %v (%s), want %v (%s)", tt.ExpectedCapacityRPS, tt.ExpectedLimit, want, wantLimit)
+			}
+			if !(tt.ExpectedCapacityRPS > tt.CurrentCapacityRPS) {
+				t.Errorf("new capacity %v is not above today's %v", tt.ExpectedCapacityRPS, tt.CurrentCapacityRPS)
+			}
+			if tt.ExpectedCapacityRPS > tc.next+1e-6 {
+				t.Errorf("new capacity %v is above the next limit, %s at %v", tt.ExpectedCapacityRPS, tc.nextLimit, tc.next)
+			}
+			if !near(tt.ExpectedHeadroomRatio, tt.ExpectedCapacityRPS/540-1, 1e-9) {
+				t.Errorf("headroom at the target = %v, want %v", tt.ExpectedHeadroomRatio, tt.ExpectedCapacityRPS/540-1)
+			}
+			meets := tt.ExpectedCapacityRPS >= 648
+			if tt.MeetsTarget != meets || strings.Contains(p.Verdict, "short of") == meets {
+				t.Errorf("meets target = %v, want %v; verdict %q", tt.MeetsTarget, meets, p.Verdict)
+			}
+		})
+	}
+}
+
+// memcachedBoundAnalysis broke at 520 RPS on memcached, whose CPU the
+// catalog did not measure.
+func memcachedBoundAnalysis() *model.Analysis {
+	a := cacheBoundAnalysis()
+	a.Bottleneck = model.Bottleneck{Resource: "memcached_cpu", Name: "memcached CPU", SaturatedAtRPS: f(480), BreakingRPS: 520, Confidence: model.ConfidenceHigh}
+	a.Resources = a.Resources[1:]
+	return a
 }

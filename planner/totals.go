@@ -65,7 +65,7 @@ func (p *planning) totals() {
 	t.CostPer1kRPSAfter = cents(t.NewMonthly / (p.target / 1000))
 
 	t.CurrentCapacityRPS = p.out.Measured.ProductionCapacityRPS
-	t.ExpectedCapacityRPS, t.ExpectedLimit = p.capacity(p.podsNew, p.poolNew, p.dbClassNew, p.cacheNodesNew)
+	t.ExpectedCapacityRPS, t.ExpectedLimit = p.capacity(p.newShape())
 	t.ExpectedHeadroomRatio = t.ExpectedCapacityRPS/p.target - 1
 	t.MeetsTarget = t.ExpectedCapacityRPS >= p.required*(1-1e-6)
 	if !t.MeetsTarget {
@@ -90,8 +90,8 @@ func (p *planning) totals() {
 	if prop.Cache != nil {
 		prop.Cache.NodeType = p.cacheTypeNew
 		prop.Cache.Nodes = p.cacheNodesNew
-		if p.cache.fromProd && prop.Cache.CPUUtilization > 0 {
-			prop.Cache.CPUUtilization = round(prop.Cache.CPUUtilization*float64(p.topo.Cache.Nodes)/float64(p.cacheNodesNew), 3)
+		if u, ok := p.cacheUtilAt(p.topo.Baseline.RPS, p.cacheNodesNew, p.cacheTypeNew); ok && p.cache.fromProd {
+			prop.Cache.CPUUtilization = round(u, 3)
 		}
 	}
 	prop.Tested = nil

@@ -429,10 +429,7 @@ func (s *Server) setupRunMetrics(ar *activeRun, lcfg *loadgen.Config, selector s
 		return fmt.Errorf("could not set up the run's metrics: %w", err)
 	}
 	ar.metrics = rm
-	lcfg.Sinks = append(lcfg.Sinks, rm.Sinks...)
-	if rm.HasStore() {
-		lcfg.FlushInterval = rm.FlushInterval
-	}
+	rm.Attach(lcfg, false)
 	return nil
 }
 

@@ -51,8 +51,8 @@ type analyzeFlags struct {
 	maxErrorRate, saturation                                 string
 	selectorFor, limitFor                                    stringList
 	prom                                                     promFlags
-	report, pushGauges, service                              string
-	pushHeaders                                              stringList
+	report, service                                          string
+	push                                                     pushFlags
 	peakRPS, targetHeadroom                                  float64
 	sloP95, step, rateWindow                                 time.Duration
 }
@@ -78,8 +78,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&f.step, "step", 0, "resolution of the series (default 5s)")
 	fs.DurationVar(&f.rateWindow, "rate-window", 0, "range of the load series' rates (default: twice the step, at least 10s; 30s over HTTP server metrics)")
 	fs.StringVar(&f.report, "report", "", "write report.md, report.json and report.html (charts, no network needed) to `DIR`")
-	fs.StringVar(&f.pushGauges, "push-gauges", "", "remote-write the service gauges (capacity, headroom, bottleneck) once to this `URL`, such as http://127.0.0.1:9090/api/v1/write")
-	fs.Var(&f.pushHeaders, "push-gauges-header", "header sent with --push-gauges, 'Name: value' (repeatable)")
+	f.push.register(fs)
 	fs.StringVar(&f.service, "service", "", "`name` the report and the gauges are filed under (the gauges' service label; required with --push-gauges)")
 	fs.Float64Var(&f.peakRPS, "peak-rps", 0, "with --push-gauges: the service's observed peak traffic in requests/s, for headroom_headroom_ratio")
 	fs.Float64Var(&f.targetHeadroom, "target-headroom", model.DefaultTargetHeadroomRatio, "with --push-gauges: the spare capacity wanted over the peak (0.20 = 20%)")
@@ -103,11 +102,8 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("analyze: --out: %w", err)
 		}
 	}
-	if f.pushGauges != "" && strings.TrimSpace(f.service) == "" {
+	if f.push.url != "" && strings.TrimSpace(f.service) == "" {
 		return errors.New("analyze: --push-gauges needs --service NAME: the gauges are filed under a service label")
-	}
-	if f.pushHeaders != nil && f.pushGauges == "" {
-		return errors.New("analyze: --push-gauges-header needs --push-gauges URL")
 	}
 	if !(f.peakRPS >= 0) || math.IsInf(f.peakRPS, 0) {
 		return fmt.Errorf("analyze: --peak-rps %v: expected requests/s ≥ 0", f.peakRPS)
@@ -115,7 +111,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if !(f.targetHeadroom > 0) || f.targetHeadroom > 10 {
 		return fmt.Errorf("analyze: --target-headroom %v: expected a fraction greater than 0 such as 0.2 (20%% spare capacity)", f.targetHeadroom)
 	}
-	pushHdrs, err := parseHeaderFlags("analyze", "--push-gauges-header", f.pushHeaders)
+	rw, err := f.push.config(e, "analyze")
 	if err != nil {
 		return err
 	}
@@ -136,12 +132,15 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 		}
 		e.log.Info("wrote the report", "path", filepath.Join(f.report, reportHTMLFile))
 	}
-	if f.pushGauges != "" {
-		g := app.GaugeInput{Service: f.service, Analysis: &a, PeakRPS: f.peakRPS, TargetHeadroomRatio: f.targetHeadroom}
-		if err := pushGauges(ctx, e, f.pushGauges, pushHdrs, g); err != nil {
+	if rw.URL != "" {
+		g, _, err := app.AnalysisGauges(app.GaugeInput{Service: f.service, Analysis: &a, PeakRPS: f.peakRPS, TargetHeadroomRatio: f.targetHeadroom})
+		if err == nil {
+			err = f.push.push(ctx, rw, app.GaugeFamilies(g))
+		}
+		if err != nil {
 			return fmt.Errorf("analyze: --push-gauges: %w", err)
 		}
-		e.log.Info("pushed the service gauges", "url", f.pushGauges, "service", f.service)
+		e.log.Info("pushed the service gauges", "url", rw.URL, "service", f.service)
 	}
 	switch f.format {
 	case "json":

@@ -71,7 +71,9 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	fmt.Fprint(e.stdout, generate.Summary(api, gen))
+	if err := generate.WriteSummary(e.stdout, api, gen); err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
 	if *dryRun {
 		fmt.Fprintln(e.stdout, "Dry run: nothing was written.")
 		return nil

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -26,10 +28,16 @@ var talksToPrometheus = []string{"analyze", "demo", "plan", "report", "resources
 // with their usage lines (--prometheus's own usage says what the URL means
 // to the command and is left out).
 func promFlagHelp(t *testing.T, name string) map[string]string {
+	return flagHelp(t, name, "prometheus")
+}
+
+// flagHelp returns the flags named prefix* that a command's help lists,
+// with their usage lines.
+func flagHelp(t *testing.T, name, prefix string) map[string]string {
 	t.Helper()
 	stdout, _, _ := runHeadroom(t, name, "--help")
 	lines := strings.Split(stdout, "\n")
-	flagLine := regexp.MustCompile(`^  -(prometheus[a-z-]*)\b`)
+	flagLine := regexp.MustCompile(`^  -(` + prefix + `[a-z-]*)\b`)
 	out := map[string]string{}
 	for i, l := range lines {
 		m := flagLine.FindStringSubmatch(l)
@@ -88,6 +96,38 @@ func TestEveryCommandThatTalksToPrometheusTakesTheSameFlags(t *testing.T) {
 	}
 	if !slices.Equal(with, talksToPrometheus) {
 		t.Errorf("commands with the --prometheus* flags: %v; want %v", with, talksToPrometheus)
+	}
+}
+
+// TestEveryCommandThatPushesGaugesTakesTheSameFlags: --push-gauges and
+// --push-gauges-header are one set (pushflags.go), listed alike.
+func TestEveryCommandThatPushesGaugesTakesTheSameFlags(t *testing.T) {
+	var names, with []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var want map[string]string
+	for _, name := range names {
+		got := flagHelp(t, name, "push-gauges")
+		if len(got) == 0 {
+			continue
+		}
+		with = append(with, name)
+		if want == nil {
+			want = got
+		}
+		if len(got) != 2 {
+			t.Errorf("headroom %s takes %v; want --push-gauges and --push-gauges-header", name, got)
+		}
+		for f, u := range got {
+			if u != want[f] {
+				t.Errorf("headroom %s lists -%s as %q; other commands as %q", name, f, u, want[f])
+			}
+		}
+	}
+	if want := []string{"analyze", "report", "review"}; !slices.Equal(with, want) {
+		t.Errorf("commands with --push-gauges: %v; want %v", with, want)
 	}
 }
 
@@ -157,5 +197,45 @@ func TestRunSendsThePrometheusOptionsWithItsWritesAndQueries(t *testing.T) {
 	}
 	if count["/api/v1/write"] == 0 || count["/api/v1/query"] == 0 {
 		t.Errorf("Prometheus got %v; want remote writes and threshold queries", count)
+	}
+}
+
+// TestPromFlagsPassOnWhatWasSet: demo runs `run` with the connection flags
+// it was given (promFlags.args); read back, they are the same options.
+func TestPromFlagsPassOnWhatWasSet(t *testing.T) {
+	given := []string{"--prometheus", "https://mimir.example:8443/prometheus", "--prometheus-timeout", "7s",
+		"--prometheus-username", "u", "--prometheus-password", "p", "--prometheus-header", "X-Scope-OrgID: t1",
+		"--prometheus-header", "X-Other: 2", "--prometheus-ca-file", "ca.pem", "--prometheus-cert-file", "c.pem",
+		"--prometheus-key-file", "k.pem", "--prometheus-insecure-skip-verify"}
+	parse := func(args []string) (*promFlags, map[string]bool) {
+		t.Helper()
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		var p promFlags
+		p.register(fs, "")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		return &p, set
+	}
+	e := &env{getenv: func(string) string { return "" }}
+	first, set := parse(given)
+	want, err := first.options(e, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := parse(first.args(set))
+	got, err := second.options(e, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("passed on as %v:\n got %+v\nwant %+v", first.args(set), got, want)
+	}
+	// Only what was set is passed on: the defaults stay the callee's.
+	bare, bareSet := parse([]string{"--prometheus", "http://127.0.0.1:9090"})
+	if args := bare.args(bareSet); !slices.Equal(args, []string{"--prometheus", "http://127.0.0.1:9090"}) {
+		t.Errorf("a bare --prometheus is passed on as %v", args)
 	}
 }

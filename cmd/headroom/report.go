@@ -15,7 +15,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/headroom-sh/headroom/app"
-	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/report"
 
@@ -54,11 +53,11 @@ const (
 
 type reportFlags struct {
 	analysis, run, plan, observations, out, title, service string
-	pushGauges, gaugesFile                                 string
+	gaugesFile                                             string
 	peakRPS, targetRPS, targetHeadroom                     float64
 	observe                                                bool
 	prom                                                   promFlags
-	rwHeaders                                              stringList
+	push                                                   pushFlags
 }
 
 func runReport(ctx context.Context, e *env, args []string) error {
@@ -74,8 +73,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.out, "out", "", "`DIR` to write report.md, report.json and report.html to (created if missing)")
 	fs.StringVar(&f.title, "title", "", "the report's `title` (default \""+report.DefaultTitle+"\")")
 	fs.StringVar(&f.service, "service", "", "`name` the report and the gauges are filed under (default: the plan's service)")
-	fs.StringVar(&f.pushGauges, "push-gauges", "", "remote-write the service gauges once to this `URL`, such as http://127.0.0.1:9090/api/v1/write")
-	fs.Var(&f.rwHeaders, "push-gauges-header", "header sent with --push-gauges, 'Name: value' (repeatable)")
+	f.push.register(fs)
 	fs.StringVar(&f.gaugesFile, "gauges-file", "", "write the service gauges in the Prometheus text format to `FILE` (for node_exporter's textfile collector)")
 	fs.Float64Var(&f.peakRPS, "peak-rps", 0, "observed peak traffic in requests/s for headroom_peak_rps and headroom_headroom_ratio (default: the plan's baseline peak)")
 	fs.Float64Var(&f.targetRPS, "target-rps", 0, "traffic the service must carry in requests/s for headroom_target_rps (default: the plan's target)")
@@ -89,7 +87,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if f.analysis == "" {
 		return errors.New("report: --analysis is required: the analysis.json written by 'headroom analyze' (see 'headroom report --help')")
 	}
-	if f.out == "" && f.pushGauges == "" && f.gaugesFile == "" {
+	if f.out == "" && f.push.url == "" && f.gaugesFile == "" {
 		return errors.New("report: nothing to write: pass --out DIR for the report, --push-gauges URL or --gauges-file FILE for the gauges")
 	}
 	for _, v := range []struct {
@@ -100,8 +98,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("report: --%s %v: expected a number ≥ 0", v.name, v.v)
 		}
 	}
-	if f.rwHeaders != nil && f.pushGauges == "" {
-		return errors.New("report: --push-gauges-header needs --push-gauges URL")
+	rw, err := f.push.config(e, "report")
+	if err != nil {
+		return err
 	}
 
 	in := model.ReportInput{Title: f.title, Service: f.service, GeneratedAt: time.Now().UTC()}
@@ -151,7 +150,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s\n\nWrote %s, %s and %s.\n", in.Analysis.Verdict,
 			filepath.Join(f.out, reportMarkdownFile), filepath.Join(f.out, reportJSONFile), filepath.Join(f.out, reportHTMLFile))
 	}
-	if f.pushGauges == "" && f.gaugesFile == "" {
+	if rw.URL == "" && f.gaugesFile == "" {
 		return nil
 	}
 	g := app.GaugeInput{
@@ -171,15 +170,11 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "Wrote the gauges of %s to %s.\n", v.Service, f.gaugesFile)
 	}
-	if f.pushGauges != "" {
-		hdrs, err := parseHeaderFlags("report", "--push-gauges-header", f.rwHeaders)
-		if err != nil {
-			return err
-		}
-		if err := pushGauges(ctx, e, f.pushGauges, hdrs, g); err != nil {
+	if rw.URL != "" {
+		if err := f.push.push(ctx, rw, app.GaugeFamilies(v)); err != nil {
 			return fmt.Errorf("report: --push-gauges: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "Pushed the gauges of %s to %s: %s%s.\n", v.Service, f.pushGauges, capacityPhrase(v, source), headroomPhrase(v))
+		fmt.Fprintf(e.stdout, "Pushed the gauges of %s to %s: %s%s.\n", v.Service, rw.URL, capacityPhrase(v, source), headroomPhrase(v))
 	}
 	return nil
 }
@@ -233,20 +228,6 @@ func writeReport(dir string, in model.ReportInput) error {
 		}
 	}
 	return nil
-}
-
-// pushGauges remote-writes the service gauges of one review once, stamped
-// now. A bearer token is read from HEADROOM_REMOTE_WRITE_TOKEN. One push is
-// one sample: Prometheus shows it for its lookback (5 minutes by default),
-// so alerts that need the gauges all the time need a push on a schedule,
-// headroom serve, or the textfile collector (--gauges-file).
-func pushGauges(ctx context.Context, e *env, url string, headers map[string]string, in app.GaugeInput) error {
-	g, _, err := app.AnalysisGauges(in)
-	if err != nil {
-		return err
-	}
-	rw := loadgen.RemoteWriteConfig{URL: url, Headers: headers, BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"), Logger: e.log}
-	return app.PushGauges(ctx, rw, time.Now(), app.GaugeFamilies(g))
 }
 
 // writeGaugesFile writes families in the Prometheus text format, atomically

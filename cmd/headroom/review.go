@@ -15,7 +15,6 @@ import (
 	"github.com/headroom-sh/headroom/analyzer"
 	"github.com/headroom-sh/headroom/app"
 	"github.com/headroom-sh/headroom/collector"
-	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 )
 
@@ -47,14 +46,15 @@ headroom review --prometheus http://127.0.0.1:9090 --service checkout \
 
 // reviewFlags are the flags of `headroom review`.
 type reviewFlags struct {
-	service, selector, end, lookback, step                           string
-	trafficQuery, latencyQuery, errorQuery, catalog, format, out     string
-	maxErrorRate, targetHeadroom, saturation, pushGauges, gaugesFile string
-	prom                                                             promFlags
-	resources, selectorFor, limitFor, rwHeaders                      stringList
-	sloP95                                                           time.Duration
-	targetRPS                                                        float64
-	failBelowTarget                                                  bool
+	service, selector, end, lookback, step                       string
+	trafficQuery, latencyQuery, errorQuery, catalog, format, out string
+	maxErrorRate, targetHeadroom, saturation, gaugesFile         string
+	prom                                                         promFlags
+	resources, selectorFor, limitFor                             stringList
+	push                                                         pushFlags
+	sloP95                                                       time.Duration
+	targetRPS                                                    float64
+	failBelowTarget                                              bool
 }
 
 func runReview(ctx context.Context, e *env, args []string) error {
@@ -81,8 +81,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	fs.Var(&f.limitFor, "limit-for", "`KIND[/FAMILY]=N` a limit the metrics do not know, e.g. cpu=4 (repeatable)")
 	fs.StringVar(&f.format, "format", "text", "output format: text, json or markdown")
 	fs.StringVar(&f.out, "out", "", "also write the review as JSON to `FILE`")
-	fs.StringVar(&f.pushGauges, "push-gauges", "", "remote-write the service gauges once to this `URL`, such as http://127.0.0.1:9090/api/v1/write (bearer token from HEADROOM_REMOTE_WRITE_TOKEN)")
-	fs.Var(&f.rwHeaders, "push-gauges-header", "header sent with --push-gauges, 'Name: value' (repeatable)")
+	f.push.register(fs)
 	fs.StringVar(&f.gaugesFile, "gauges-file", "", "write the service gauges in the Prometheus text format to `FILE`, e.g. for node_exporter's textfile collector")
 	fs.BoolVar(&f.failBelowTarget, "fail-below-target", false, "exit with code 99 when the headroom is below the target")
 	if err := parseFlags(e, c, fs, args); err != nil {
@@ -113,14 +112,9 @@ func runReview(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("review: --gauges-file: %w", err)
 		}
 	}
-	if len(f.rwHeaders) > 0 && f.pushGauges == "" {
-		return errors.New("review: --push-gauges-header needs --push-gauges URL")
-	}
-	var rwHeaders map[string]string
-	if f.pushGauges != "" {
-		if rwHeaders, err = parseHeaderFlags("review", "--push-gauges-header", f.rwHeaders); err != nil {
-			return err
-		}
+	rw, err := f.push.config(e, "review")
+	if err != nil {
+		return err
 	}
 	cfg := collector.ProductionConfig{Logger: e.log}
 	if cfg.Selectors, err = reviewSelectors(&f); err != nil {
@@ -165,12 +159,11 @@ func runReview(ctx context.Context, e *env, args []string) error {
 		}
 		e.log.Info("wrote the gauges", "path", f.gaugesFile)
 	}
-	if f.pushGauges != "" {
-		rw := loadgen.RemoteWriteConfig{URL: f.pushGauges, Headers: rwHeaders, BearerToken: e.getenv("HEADROOM_REMOTE_WRITE_TOKEN"), Logger: e.log}
-		if err := app.PushGauges(ctx, rw, time.Now(), fams); err != nil {
+	if rw.URL != "" {
+		if err := f.push.push(ctx, rw, fams); err != nil {
 			return fmt.Errorf("review: --push-gauges: %w", err)
 		}
-		e.log.Info("pushed the gauges", "url", f.pushGauges)
+		e.log.Info("pushed the gauges", "url", rw.URL)
 	}
 	if f.failBelowTarget && rv.BelowTarget {
 		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("review: %s has %s headroom, below its target of %s", rv.Service, fmtPercent(rv.HeadroomRatio), fmtPercent(rv.TargetHeadroomRatio))}

@@ -202,16 +202,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	f.remoteWrite = rm.RemoteWriteURL
-	cfg.Sinks = append(cfg.Sinks, rm.Sinks...)
-	if rm.HasStore() {
-		if set["remote-write-interval"] {
-			rm.FlushInterval = cfg.FlushInterval
-		} else {
-			// The embedded store gets finer snapshots than a remote backend.
-			cfg.FlushInterval = rm.FlushInterval
-		}
-	}
+	rm.Attach(&cfg, set["remote-write-interval"])
 	finished := false
 	defer func() {
 		if !finished {

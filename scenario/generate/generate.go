@@ -1,10 +1,12 @@
 package generate
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"github.com/headroom-sh/headroom/internal/numfmt"
 	"github.com/headroom-sh/headroom/scenario"
+	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -1003,13 +1005,21 @@ func (g *generator) authScheme() *SecurityScheme {
 // routes with their body types, the auth step and the flows.
 func Summary(api *APIModel, gen *Generated) string {
 	var b strings.Builder
+	_ = WriteSummary(&b, api, gen)
+	return b.String()
+}
+
+// WriteSummary writes what Summary gives to w as it goes: a large API's
+// summary is tens of MB, better not held whole.
+func WriteSummary(w io.Writer, api *APIModel, gen *Generated) error {
+	b := bufio.NewWriterSize(w, 64<<10)
 	kind := api.Kind
 	if api.Title != "" {
 		kind += fmt.Sprintf(" %q", api.Title)
 	}
-	fmt.Fprintf(&b, "Read %s (%s): %d routes\n", api.Source, kind, len(api.Routes))
+	fmt.Fprintf(b, "Read %s (%s): %d routes\n", api.Source, kind, len(api.Routes))
 	for _, r := range api.Routes {
-		fmt.Fprintf(&b, "  %-7s %s", r.Method, r.Path)
+		fmt.Fprintf(b, "  %-7s %s", r.Method, r.Path)
 		var tags []string
 		if r.Auth {
 			tags = append(tags, "auth")
@@ -1018,39 +1028,39 @@ func Summary(api *APIModel, gen *Generated) string {
 			tags = append(tags, "middleware: "+strings.Join(r.Middleware, ", "))
 		}
 		if len(tags) > 0 {
-			fmt.Fprintf(&b, "  [%s]", strings.Join(tags, "; "))
+			fmt.Fprintf(b, "  [%s]", strings.Join(tags, "; "))
 		}
 		b.WriteString("\n")
 		if len(r.Mounts) > 0 {
-			fmt.Fprintf(&b, "          prefix from %s\n", strings.Join(r.Mounts, ", "))
+			fmt.Fprintf(b, "          prefix from %s\n", strings.Join(r.Mounts, ", "))
 		}
 		if r.Body != nil {
 			name := r.Body.Name
 			if name != "" {
 				name += " "
 			}
-			fmt.Fprintf(&b, "          body %s%s\n", name, r.Body.Describe())
+			fmt.Fprintf(b, "          body %s%s\n", name, r.Body.Describe())
 		}
 		if r.Response != nil {
-			fmt.Fprintf(&b, "          %d %s\n", successStatus(&r), r.Response.Describe())
+			fmt.Fprintf(b, "          %d %s\n", successStatus(&r), r.Response.Describe())
 		}
 	}
 	for _, sc := range api.Schemes {
-		fmt.Fprintf(&b, "Security scheme %s: %s", sc.Name, sc.Type)
+		fmt.Fprintf(b, "Security scheme %s: %s", sc.Name, sc.Type)
 		if sc.Scheme != "" {
 			b.WriteString(" " + sc.Scheme)
 		}
 		if sc.Param != "" {
-			fmt.Fprintf(&b, " (%s %s)", sc.In, sc.Param)
+			fmt.Fprintf(b, " (%s %s)", sc.In, sc.Param)
 		}
 		b.WriteString("\n")
 	}
 	if gen == nil {
-		return b.String()
+		return b.Flush()
 	}
 	s := gen.Scenario
 	if s.Auth != nil {
-		fmt.Fprintf(&b, "Auth: each VU runs %s once, captures %s and sends it in %s\n", s.Auth.Step.Endpoint, s.Auth.Step.Capture[s.Auth.Token], s.Auth.Header)
+		fmt.Fprintf(b, "Auth: each VU runs %s once, captures %s and sends it in %s\n", s.Auth.Step.Endpoint, s.Auth.Step.Capture[s.Auth.Token], s.Auth.Header)
 	}
 	if gen.Proposed {
 		b.WriteString("Proposed flows, one per resource (pick and order steps with --flow \"METHOD PATH, ...\"):\n")
@@ -1058,26 +1068,26 @@ func Summary(api *APIModel, gen *Generated) string {
 		b.WriteString("Flows:\n")
 	}
 	for _, f := range s.Flows {
-		fmt.Fprintf(&b, "  %s:\n", f.Name)
+		fmt.Fprintf(b, "  %s:\n", f.Name)
 		for _, st := range f.Steps {
-			fmt.Fprintf(&b, "    %s", st.Endpoint)
+			fmt.Fprintf(b, "    %s", st.Endpoint)
 			if len(st.Capture) > 0 {
 				var caps []string
 				for _, k := range sortedStrings(st.Capture) {
 					caps = append(caps, k+" = "+st.Capture[k])
 				}
-				fmt.Fprintf(&b, "  (captures %s)", strings.Join(caps, ", "))
+				fmt.Fprintf(b, "  (captures %s)", strings.Join(caps, ", "))
 			}
 			b.WriteString("\n")
 		}
 	}
 	for _, w := range api.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", w)
+		fmt.Fprintf(b, "warning: %s\n", w)
 	}
 	for _, n := range gen.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(b, "note: %s\n", n)
 	}
-	return b.String()
+	return b.Flush()
 }
 
 func sortedStrings(m map[string]string) []string {

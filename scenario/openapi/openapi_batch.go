@@ -625,9 +625,10 @@ func (lr *largeReader) components(need componentNeed, only map[string]bool) (*op
 		var err error
 		switch c.section {
 		case "schemas":
-			v := &openapi3.SchemaRef{}
-			comps.Schemas[c.name] = v
-			err = json.Unmarshal(text, v)
+			var v *openapi3.SchemaRef
+			if v, err = decodeSchemaRef(text); err == nil {
+				comps.Schemas[c.name] = v
+			}
 		case "parameters":
 			v := &openapi3.ParameterRef{}
 			comps.Parameters[c.name] = v
@@ -686,8 +687,8 @@ func (lr *largeReader) loadSchema(name string) (v *openapi3.Schema, alias string
 		return nil, "", &generate.SpecError{File: lr.path, Pointer: "#/components/schemas/" + escapePointer(name), Msg: "the schema is not in the document"}
 	}
 	text := lr.text(s)
-	ref := &openapi3.SchemaRef{}
-	if err := json.Unmarshal(text, ref); err != nil {
+	ref, err := decodeSchemaRef(text)
+	if err != nil {
 		return nil, "", lr.decodeError(&pieceError{"/components/schemas/" + escapePointer(name), err})
 	}
 	lr.validated[componentRef{"schemas", name}] = true

@@ -1,0 +1,62 @@
+package openapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// decodeSchemaRef gives exactly the objects the library's own decoding
+// gives, for schemas of every shape it takes apart and those it leaves
+// whole.
+func TestSchemasDecodeAsTheLibraryDoes(t *testing.T) {
+	schemas := []string{
+		`{"type":"object","required":["a"],"properties":{"a":{"type":"string","x-note":{"nested":{"properties":1}}},"b":{"$ref":"#/components/schemas/B"},"c":true,"d":{"type":"array","items":{"type":"object","properties":{"e":{"type":"integer","minimum":1}}}}},"x-extra":[1,{"a":"}{]["}]}`,
+		`{"allOf":[{"$ref":"#/components/schemas/Base"},{"type":"object","properties":{"n":{"type":"string","enum":["a","b\"}"]}}}],"oneOf":[{"type":"string"},false,{"type":"integer"}],"anyOf":[{"not":{"type":"null"}}],"discriminator":{"propertyName":"kind"}}`,
+		`{"type":["string","null"],"examples":["x"],"const":"x","prefixItems":[{"type":"string"}],"additionalProperties":{"type":"object","properties":{"z":{}}}}`,
+		`{"$ref":"#/components/schemas/Other","description":"sibling"}`,
+		`{"type":"object","Properties":{"a":{"type":"string"}},"properties":{"b":{"type":"string"}}}`,
+		`{"type":"object","properties":{"a":{"type":"string"},"a":{"type":"integer"}}}`,
+		`{"type":"object","properties":{"a":{"type":"string"}},"properties":{"b":{"type":"integer"}}}`,
+		`{ "type" : "object" , "properties" : { "a\u0062" : { "type" : "string" } , "c" : { } } , "items" : { "type" : "string" } }`,
+		`{"type":"object","properties":{"a":{"type":"string","minLength":"no"}}}`,
+		`{"type":"object","properties":{"a":{"type":"string"}},"not":{"$ref":"#/components/schemas/X"},"items":{"allOf":[{}]}}`,
+		`true`,
+		`{}`,
+	}
+	var large struct {
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(largeOpenAPISpec(3), &large); err != nil {
+		t.Fatal(err)
+	}
+	takenApart := map[int]bool{0: true, 1: true, 2: true, 7: true, 9: true, 11: true}
+	for _, s := range large.Components.Schemas {
+		takenApart[len(schemas)] = true
+		schemas = append(schemas, string(s))
+	}
+	for i, s := range schemas {
+		if _, ok := decodeSchemaRefShallow([]byte(s), new(bytes.Buffer)); ok != takenApart[i] {
+			t.Errorf("%s: taken apart %v, want %v", s, ok, takenApart[i])
+		}
+	}
+	for _, s := range schemas {
+		want := &openapi3.SchemaRef{}
+		wantErr := json.Unmarshal([]byte(s), want)
+		got, err := decodeSchemaRef([]byte(s))
+		if (err != nil) != (wantErr != nil) || (err != nil && err.Error() != wantErr.Error()) {
+			t.Errorf("%s: error %v, the library's %v", s, err, wantErr)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Errorf("%s:\n got %s\nwant %s", s, g, w)
+		}
+	}
+}
