@@ -282,7 +282,7 @@ func (r *Runner) openLoop(ctx context.Context, e *execRT, ov *openVU, idle chan<
 	for {
 		select {
 		case j := <-ov.jobs:
-			now := time.Now()
+			now := r.now()
 			e.lag.record(now.Sub(j.scheduled))
 			// The slot serves the oldest scheduled iteration in the
 			// schedule-corrected view.

@@ -375,12 +375,12 @@ func (v *vu) send(ctx context.Context, s *stepRT, intended time.Time) result {
 	}
 	start := intended
 	if start.IsZero() {
-		start = time.Now()
+		start = v.r.now()
 	}
 	v.sentAt.Store(max(1, int64(start.Sub(v.r.startMono))))
 	res := v.sendStd(ctx, s, u, s.method, body)
 	v.sentAt.Store(0)
-	v.lastEnd = time.Now()
+	v.lastEnd = v.r.now()
 	res.dur = v.lastEnd.Sub(start)
 	return res
 }

@@ -284,13 +284,14 @@ type openapiReader struct {
 	// base is the base path of the first server.
 	base string
 	// A document read in batches (readLargeInBatches) has its schema
-	// components as stubs: compOf names the component a stub stands for,
-	// load decodes it when the converter first meets it, and named and
+	// components as a stub: stubName names the component a $ref to it
+	// stands for, load decodes it when the converter first meets it, and named and
 	// activeNamed play the parts of done and active for components, by
 	// name. alias maps a component that is only a $ref to the one it names.
 	// inComponent counts the components being converted: the schemas
 	// written inside one are met once, and are neither memoized nor held.
-	compOf      map[*openapi3.Schema]string
+	stub        *openapi3.Schema
+	stubName    func(ref string) string
 	named       map[string]*generate.Schema
 	activeNamed map[string]bool
 	alias       map[string]string
@@ -684,8 +685,8 @@ func (r *openapiReader) schema(ref *openapi3.SchemaRef) *generate.Schema {
 		return &generate.Schema{Name: refName(refString(ref))}
 	}
 	v := ref.Value
-	if key, ok := r.compOf[v]; ok {
-		return r.component(key, ref)
+	if r.stub != nil && v == r.stub {
+		return r.component(r.stubName(ref.Ref), ref)
 	}
 	if r.inComponent > 0 {
 		// ref is not used past this point, so that v's children can go

@@ -400,9 +400,10 @@ type largeReader struct {
 	baseRefs componentNeed
 	// validated lists the components decoded (and so validated) so far.
 	validated map[componentRef]bool
-	// stubs stand for the schema components in batches, one per name.
-	stubs map[string]*openapi3.SchemaRef
-	r     *openapiReader
+	// stub stands for every schema component in batches: the converter
+	// knows it by its pointer, and which component by the $ref's text.
+	stub *openapi3.Schema
+	r    *openapiReader
 }
 
 func (lr *largeReader) decodeError(err error) error {
@@ -417,7 +418,7 @@ func readLargeInBatches(data, orig []byte, v31, isJSON bool, ix specIndex, path 
 		return nil, false, nil
 	}
 	lr := &largeReader{data: data, orig: orig, isJSON: isJSON, path: path, ix: ix, spans: ds, newLoader: newLoader, location: location,
-		validated: map[componentRef]bool{}, stubs: map[string]*openapi3.SchemaRef{}}
+		validated: map[componentRef]bool{}, stub: &openapi3.Schema{}}
 	api, err = lr.read()
 	return api, true, err
 }
@@ -494,7 +495,7 @@ func (lr *largeReader) read() (*generate.APIModel, error) {
 	_, hasPaths := ds.top["paths"]
 
 	r := &openapiReader{doc: base, file: lr.path, index: lr.ix, done: map[*openapi3.Schema]*generate.Schema{}, active: map[*openapi3.Schema]bool{},
-		compOf: map[*openapi3.Schema]string{}, named: map[string]*generate.Schema{}, activeNamed: map[string]bool{}, alias: map[string]string{},
+		stub: lr.stub, stubName: lr.stubName, named: map[string]*generate.Schema{}, activeNamed: map[string]bool{}, alias: map[string]string{},
 		load: lr.loadSchema}
 	lr.r = r
 	api := r.begin()
@@ -618,7 +619,7 @@ func (lr *largeReader) components(need componentNeed, only map[string]bool) (*op
 			continue
 		}
 		if c.section == "schemas" && !only[c.name] {
-			comps.Schemas[c.name] = lr.stub(c.name)
+			comps.Schemas[c.name] = lr.stubRef()
 			continue
 		}
 		text := lr.text(s)
@@ -666,16 +667,21 @@ func (lr *largeReader) components(need componentNeed, only map[string]bool) (*op
 	return comps, nil
 }
 
-// stub is the placeholder of a schema component in batches: an empty
-// schema the converter knows by its pointer.
-func (lr *largeReader) stub(name string) *openapi3.SchemaRef {
-	st := lr.stubs[name]
-	if st == nil {
-		st = &openapi3.SchemaRef{Value: &openapi3.Schema{}}
-		lr.stubs[name] = st
-		lr.r.compOf[st.Value] = name
+// stubRef is the placeholder of a schema component in batches.
+func (lr *largeReader) stubRef() *openapi3.SchemaRef { return &openapi3.SchemaRef{Value: lr.stub} }
+
+// stubName is the schema component a $ref names.
+func (lr *largeReader) stubName(ref string) string {
+	refs, _, _ := localComponentRefs(ref)
+	for _, c := range refs {
+		if _, ok := lr.spans.components["schemas"][c.name]; ok && c.section == "schemas" {
+			return c.name
+		}
 	}
-	return st
+	if len(refs) > 0 {
+		return refs[0].name
+	}
+	return ""
 }
 
 // loadSchema decodes, resolves and validates one schema component, its
@@ -703,12 +709,12 @@ func (lr *largeReader) loadSchema(name string) (v *openapi3.Schema, alias string
 		self = fmt.Sprintf("headroom.loading.%d", i)
 	}
 	doc := &openapi3.T{OpenAPI: lr.base.OpenAPI, Info: lr.base.Info, Paths: openapi3.NewPaths(),
-		Components: &openapi3.Components{Schemas: openapi3.Schemas{self: ref, name: lr.stub(name)}}}
+		Components: &openapi3.Components{Schemas: openapi3.Schemas{self: ref, name: lr.stubRef()}}}
 	scanRefs(text, func(r string) {
 		refs, _, _ := localComponentRefs(r)
 		for _, c := range refs {
 			if _, has := lr.spans.components[c.section][c.name]; c.section == "schemas" && has {
-				doc.Components.Schemas[c.name] = lr.stub(c.name)
+				doc.Components.Schemas[c.name] = lr.stubRef()
 			}
 		}
 	})
@@ -725,8 +731,8 @@ func (lr *largeReader) loadSchema(name string) (v *openapi3.Schema, alias string
 	if ref.Value == nil {
 		return nil, "", &generate.SpecError{File: lr.path, Pointer: "#/components/schemas/" + escapePointer(name), Msg: fmt.Sprintf("$ref %q does not resolve", ref.Ref)}
 	}
-	if target, isStub := lr.r.compOf[ref.Value]; isStub {
-		return nil, target, nil
+	if ref.Value == lr.stub {
+		return nil, lr.stubName(ref.Ref), nil
 	}
 	return ref.Value, "", nil
 }

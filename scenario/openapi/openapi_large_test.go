@@ -347,7 +347,15 @@ func TestBatchesReadLikeTheWholeDocument(t *testing.T) {
 	if err := json.Indent(&indented, data, "", " "); err != nil {
 		t.Fatal(err)
 	}
-	for name, doc := range map[string][]byte{"one-line": data, "indented": indented.Bytes()} {
+	// Components that are only a $ref to another, met before and after
+	// the one they name, in cycles.
+	alias := []byte(`{"openapi":"3.0.3","info":{"title":"T","version":"1"},"paths":{
+"/x":{"get":{"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/A"}}}}}}},
+"/y":{"get":{"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/B"}}}}}}},
+"/z":{"post":{"requestBody":{"content":{"application/json":{"schema":{"type":"array","items":{"$ref":"#/components/schemas/C"}}}}},"responses":{"201":{"description":"ok"}}}}},
+"components":{"schemas":{"A":{"$ref":"#/components/schemas/B"},"C":{"$ref":"#/components/schemas/A"},
+"B":{"type":"object","properties":{"self":{"$ref":"#/components/schemas/A"},"other":{"$ref":"#/components/schemas/C"},"n":{"type":"string","example":"x"}}}}}}`)
+	for name, doc := range map[string][]byte{"one-line": data, "indented": indented.Bytes(), "aliases": alias} {
 		readInBatches = false
 		whole, err := Parse(doc, "large.json")
 		if err != nil {
