@@ -16,6 +16,9 @@ func (p *planning) currentDBClass() string {
 // currentShape is production's shape today.
 func (p *planning) currentShape() shape {
 	s := shape{pods: p.topo.API.Pods, pool: p.topo.API.DBPoolSize, dbClass: p.currentDBClass()}
+	if d := p.topo.Database; d != nil {
+		s.maxConn = d.MaxConnections
+	}
 	if c := p.topo.Cache; c != nil {
 		s.cacheNodes, s.cacheType = c.Nodes, c.NodeType
 	}
@@ -25,7 +28,7 @@ func (p *planning) currentShape() shape {
 // newShape is the shape the plan's changes make: the required ones, not
 // those only worth considering (a read replica), as in the totals.
 func (p *planning) newShape() shape {
-	return shape{pods: p.podsNew, pool: p.poolNew, dbClass: p.dbClassNew, cacheNodes: p.cacheNodesNew, cacheType: p.cacheTypeNew}
+	return shape{pods: p.podsNew, pool: p.poolNew, maxConn: p.maxConnNew, dbClass: p.dbClassNew, cacheNodes: p.cacheNodesNew, cacheType: p.cacheTypeNew}
 }
 
 func (p *planning) dbVCPU(class string) float64 {
@@ -118,13 +121,39 @@ func (p *planning) cacheCapacity(nodes int, nodeType string) float64 {
 // changes of it.
 type shape struct {
 	pods, pool int
+	// maxConn is the database server's max_connections; 0 without one.
+	maxConn    int
 	dbClass    string
 	cacheNodes int
 	cacheType  string
 }
 
+// serverSlots is the database server's connections left to the
+// application under maxConn: max_connections less the reserved ones.
+func (p *planning) serverSlots(maxConn int) int {
+	if p.topo.Database == nil || maxConn <= 0 {
+		return 0
+	}
+	return maxConn - p.topo.Database.ReservedConnections
+}
+
+// serverConnCapacity is the rate at which the application's connections in
+// use reach the server's slots, by Little's law (L = λW, so λ = L ÷ W):
+// (max_connections − reserved) ÷ hold time. It limits a shape only when
+// its pools can open more connections than there are slots, pods × pool >
+// slots (a pooler in front opens at most the slots); otherwise the pools
+// fill first, at pods × pool ÷ hold. +Inf when nothing says.
+func (p *planning) serverConnCapacity(s shape) float64 {
+	slots := p.serverSlots(s.maxConn)
+	if p.holdSec <= 0 || slots <= 0 || s.pods*s.pool <= slots {
+		return math.Inf(1)
+	}
+	return float64(slots) / p.holdSec
+}
+
 // capacity estimates what a production shape carries and what limits it:
-// the lowest of the pods, the DB pool, the database and the cache.
+// the lowest of the pods, the DB pool, the database server's connections,
+// the database and the cache.
 //
 // The pool model applies when the pool differs from what was measured, or
 // when a pod's rate was extrapolated (from its CPU or the USL) rather than
@@ -136,6 +165,9 @@ func (p *planning) capacity(s shape) (float64, string) {
 		if pc := float64(s.pods*s.pool) / p.holdSec; pc < c {
 			c, limit = pc, "db_pool"
 		}
+	}
+	if sc := p.serverConnCapacity(s); sc < c {
+		c, limit = sc, model.KindDBServerConnections
 	}
 	if dc := p.dbCapacity(s.dbClass); dc < c {
 		c, limit = dc, "database"

@@ -97,14 +97,23 @@ func (p *planning) decideConnections() {
 	if d.Engine == model.EnginePostgres {
 		p.pooler = true
 		cost := float64(poolerReplicas) * p.podMonthly(poolerCPU, poolerMemory)
-		p.add(model.PlanChange{
+		ch := model.PlanChange{
 			ID: model.ChangeIDPooler, Kind: model.ChangePooler, Title: "Connection pooler",
 			What: fmt.Sprintf("Put PgBouncer (transaction pooling, %d replicas) between the pods and the database", poolerReplicas),
 			Why: fmt.Sprintf("%s Raising it to %d would need more memory than %s has (about %d connections); PgBouncer multiplexes the pods' connections onto at most %d server connections. Transaction pooling needs protocol-level prepared statements (PgBouncer 1.21+) or none.",
 				fitWhy, target, p.dbClassNew, ceiling, d.MaxConnections-d.ReservedConnections),
 			Numbers:          nums,
 			MonthlyCostDelta: cost,
-		})
+		}
+		if slots := p.serverSlots(d.MaxConnections); p.holdSec > 0 && slots > 0 {
+			// The pooler adds no server connections: by Little's law its
+			// slots carry (max_connections − reserved) ÷ hold.
+			nums["server_connections_rps"] = float64(slots) / p.holdSec
+			ch.Assumption = true
+			ch.AssumptionNote = fmt.Sprintf("The pooler adds no server connections: its %d, each held %s ms as a pool's connection is, carry %d ÷ %s ms = %s RPS by Little's law. Transaction pooling may hold a server connection for less than a request holds the pool's; the plan does not count that, and the verification test will show it.",
+				slots, num(p.holdSec*1000), slots, num(p.holdSec*1000), rps(float64(slots)/p.holdSec))
+		}
+		p.add(ch)
 		return
 	}
 	p.assume("The application may open %d connections, more than %s's memory allows (about %d); put a pooler such as ProxySQL in front of MySQL or lower the pool sizes.",

@@ -147,3 +147,39 @@ func nothingBrokeAnalysis() *model.Analysis {
 	}
 	return a
 }
+
+// serverConnBoundAnalysis broke at 520 RPS because PostgreSQL ran out of
+// connection slots: 3 pods with pools of 40 (120 connections) against
+// max_connections 100, saturated (90 in use) from 480 RPS. The pools held
+// 90 connections at the break; pod CPU was 38%.
+func serverConnBoundAnalysis() *model.Analysis {
+	a := launchAnalysis()
+	a.Bottleneck = model.Bottleneck{
+		Resource: model.KindDBServerConnections, Name: "PostgreSQL connections", Family: "postgres_exporter",
+		Evidence: "97/100 server connections in use at 520 RPS; connection errors from 500 RPS", Confidence: model.ConfidenceHigh,
+		SaturatedAtRPS: f(480), BreakingRPS: 520,
+	}
+	a.Resources = []model.ResourceAnalysis{
+		resource(model.KindDBServerConnections, "PostgreSQL connections", 100, 0.97, 0.98, 480),
+		resource(model.KindCPU, "CPU", 3, 0.38, 0.39, 0),
+		resource(model.KindDBPool, "DB connection pool", 120, 0.75, 0.76, 0),
+	}
+	return a
+}
+
+// serverConnBoundNoPoolAnalysis is serverConnBoundAnalysis of a service
+// whose pool exports no metrics.
+func serverConnBoundNoPoolAnalysis() *model.Analysis {
+	a := serverConnBoundAnalysis()
+	a.Resources = a.Resources[:2]
+	return a
+}
+
+// serverConnTopology is the launch story's production with pools of 40 per
+// pod (more than max_connections 100 holds) and its database's CPU at 20%.
+func serverConnTopology() *model.Topology {
+	t := launchTopology()
+	t.API.DBPoolSize = 40
+	t.Database.CPUUtilization = 0.2
+	return t
+}

@@ -141,7 +141,15 @@ func (p *planning) measure() error {
 	m.ReadShare = readShare(a.Endpoints)
 
 	// Production today.
-	prodCap, _ := p.capacity(p.currentShape())
+	prodCap, prodLimit := p.capacity(p.currentShape())
+	if prodLimit == model.KindDBServerConnections {
+		d := p.topo.Database
+		slots := p.serverSlots(d.MaxConnections)
+		p.assume("The database server has %d connections for the application (max_connections %d less %d reserved) and the pools can open more (%d pods × %d); at %s ms each they are all in use at %d ÷ %s ms = %s RPS, by Little's law, which is production's capacity today.",
+			slots, d.MaxConnections, d.ReservedConnections, p.topo.API.Pods, p.topo.API.DBPoolSize, num(p.holdSec*1000), slots, num(p.holdSec*1000), rps(prodCap))
+	} else if p.bottleneck == model.KindDBServerConnections && p.holdSec <= 0 {
+		p.assume("The database server's connections were the bottleneck but neither the pool's nor the server's use was measured well enough to tell how long a request holds one; the plan cannot say what raising max_connections adds, and the verification test will.")
+	}
 	m.ProductionCapacityRPS = prodCap
 	m.CurrentHeadroomRatio = prodCap/p.topo.Baseline.PeakRPS - 1
 	return nil
@@ -176,23 +184,42 @@ func capacityUnderSLO(a *model.Analysis, slo model.SLO) float64 {
 // measureHold derives the mean time a request holds a database connection
 // from the pool's use by Little's law, L = λW: connections in use over the
 // request rate. It takes the largest of the available estimates, the
-// conservative choice.
+// conservative choice. Without a measured pool it takes the database
+// server's connections in use (db_server_connections), which also count
+// connections other than the application's and so can only overstate it.
 func (p *planning) measureHold() {
-	r := p.resource(model.KindDBPool)
-	if r == nil || p.topo.Database == nil {
+	if p.topo.Database == nil {
 		return
 	}
-	total := float64(p.tested.DBPoolSize * p.tested.Pods)
-	if total <= 0 && r.Limit > 0 {
-		total = r.Limit
-	}
-	if total <= 0 {
+	if r := p.resource(model.KindDBPool); r != nil {
+		total := float64(p.tested.DBPoolSize * p.tested.Pods)
+		if total <= 0 && r.Limit > 0 {
+			total = r.Limit
+		}
+		if total <= 0 {
+			return
+		}
+		if r.Limit > 0 && math.Abs(r.Limit-total) > 0.5 {
+			p.assume("The pool's measured limit, %s connections, differs from the topology's %d per pod × %d tested pods; the topology's %s is used.",
+				num(r.Limit), p.tested.DBPoolSize, p.tested.Pods, num(total))
+		}
+		if w, why := p.holdEstimate(r, total, "the pool", "connections"); w > 0 {
+			p.setHold(w, why)
+		}
 		return
 	}
-	if r.Limit > 0 && math.Abs(r.Limit-total) > 0.5 {
-		p.assume("The pool's measured limit, %s connections, differs from the topology's %d per pod × %d tested pods; the topology's %s is used.",
-			num(r.Limit), p.tested.DBPoolSize, p.tested.Pods, num(total))
+	if r := p.resource(model.KindDBServerConnections); r != nil && r.Limit > 0 {
+		if w, why := p.holdEstimate(r, r.Limit, "the database server", "server connections"); w > 0 {
+			p.setHold(w, why+" (the pool's use was not measured; the server's count includes connections other than the application's, so the hold may be overstated)")
+		}
 	}
+}
+
+// holdEstimate is the largest of a connection resource's Little's-law
+// estimates of the hold time, connections in use ÷ request rate, with total
+// connections: at saturation, at the breaking point, at the highest tested
+// load. 0 when none can be made.
+func (p *planning) holdEstimate(r *model.ResourceAnalysis, total float64, who, what string) (float64, string) {
 	type estimate struct {
 		w   float64
 		why string
@@ -200,18 +227,18 @@ func (p *planning) measureHold() {
 	var ests []estimate
 	if r.SaturatedAtRPS != nil && *r.SaturatedAtRPS > 0 && strings.Contains(r.SaturatedBy, model.SaturatedByUtilization) {
 		inUse := p.satUtil * total
-		ests = append(ests, estimate{inUse / *r.SaturatedAtRPS, fmt.Sprintf("the pool reached %s utilization (%s of %s connections) at %s RPS",
-			pct(p.satUtil), num(inUse), num(total), rps(*r.SaturatedAtRPS))})
+		ests = append(ests, estimate{inUse / *r.SaturatedAtRPS, fmt.Sprintf("%s reached %s utilization (%s of %s %s) at %s RPS",
+			who, pct(p.satUtil), num(inUse), num(total), what, rps(*r.SaturatedAtRPS))})
 	}
 	if r.UtilizationAtBreak != nil && p.a.BreakingPoint != nil && p.a.BreakingPoint.RPS > 0 {
 		inUse := *r.UtilizationAtBreak * total
-		ests = append(ests, estimate{inUse / p.a.BreakingPoint.RPS, fmt.Sprintf("%s of %s connections were in use at the %s RPS breaking point",
-			num(inUse), num(total), rps(p.a.BreakingPoint.RPS))})
+		ests = append(ests, estimate{inUse / p.a.BreakingPoint.RPS, fmt.Sprintf("%s of %s %s were in use at the %s RPS breaking point",
+			num(inUse), num(total), what, rps(p.a.BreakingPoint.RPS))})
 	}
 	if r.UtilizationAtPeak != nil && p.a.TestedUpToRPS > 0 {
 		inUse := *r.UtilizationAtPeak * total
-		ests = append(ests, estimate{inUse / p.a.TestedUpToRPS, fmt.Sprintf("%s of %s connections were in use at %s RPS, the highest tested load",
-			num(inUse), num(total), rps(p.a.TestedUpToRPS))})
+		ests = append(ests, estimate{inUse / p.a.TestedUpToRPS, fmt.Sprintf("%s of %s %s were in use at %s RPS, the highest tested load",
+			num(inUse), num(total), what, rps(p.a.TestedUpToRPS))})
 	}
 	best := estimate{}
 	for _, e := range ests {
@@ -219,13 +246,14 @@ func (p *planning) measureHold() {
 			best = e
 		}
 	}
-	if best.w <= 0 {
-		return
-	}
-	p.holdSec, p.holdWhy = best.w, best.why
-	p.out.Measured.ConnectionHoldMs = best.w * 1000
+	return best.w, best.why
+}
+
+func (p *planning) setHold(w float64, why string) {
+	p.holdSec, p.holdWhy = w, why
+	p.out.Measured.ConnectionHoldMs = w * 1000
 	p.assume("A request holds a database connection for %s ms on average, by Little's law (connections in use ÷ request rate): %s. It is assumed not to grow at the target rate.",
-		num(best.w*1000), best.why)
+		num(w*1000), why)
 }
 
 func (p *planning) measureDatabase(class string) {

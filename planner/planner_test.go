@@ -528,6 +528,9 @@ func TestNewCapacityCountsEachChange(t *testing.T) {
 	memcachedBigTest.Database.CPUUtilization = 0.2
 	memcachedBigTest.Cache.Engine = model.EngineMemcached
 	memcachedBigTest.Tested = &model.TestedShape{CacheNodeType: "cache.r6g.xlarge"}
+	// Pools of 40 on 3 pods: 120 connections for max_connections 100 less
+	// 10 reserved, 90.
+	connTopo := serverConnTopology()
 
 	tests := []struct {
 		name     string
@@ -598,6 +601,33 @@ func TestNewCapacityCountsEachChange(t *testing.T) {
 			next:    4 * 24 / (54.0 / 380), nextLimit: "db_pool",
 		},
 		{
+			name: "max_connections raised where the server's connections broke the test", analysis: serverConnBoundAnalysis(), topo: connTopo, change: model.ChangeIDMaxConnections,
+			// Hold: 75% of 3 × 40 = 90 pool connections in use at the 520 RPS
+			// break, 90/520 = 173.1 ms (76% of 120 = 91.2 at 540 RPS gives
+			// 168.9 ms; the larger is kept). The server has 100 − 10 reserved
+			// = 90 slots for the application: 90 ÷ 0.1731 = 520 RPS today,
+			// below pods 3 × 364.9 = 1,094.7, the pools 3 × 40 ÷ 0.1731 =
+			// 693.3 and the database 810. max_connections → 3 × 40 + 10 = 130:
+			// 120 slots ÷ 0.1731 = 693.3, the pools' own limit, which is the
+			// next.
+			current: 90 / (90.0 / 520), currentLimit: model.KindDBServerConnections,
+			changed: (130 - 10) / (90.0 / 520),
+			next:    3 * 40 / (90.0 / 520), nextLimit: "db_pool",
+		},
+		{
+			name: "max_connections raised, the hold measured by the server's connections alone", analysis: serverConnBoundNoPoolAnalysis(), topo: connTopo, change: model.ChangeIDMaxConnections,
+			// No pool metric: the server's connections give the hold. It
+			// saturated (90% of 100 = 90 in use) at 480 RPS: 187.5 ms (97 at
+			// 520 gives 186.5, 98 at 540 181.5; the larger is kept). Today
+			// 90 slots ÷ 0.1875 = 480 RPS. The pool is raised to
+			// ⌈648/3 × 0.1875⌉ = 41, max_connections to 3 × 41 + 10 = 133 →
+			// 140: 130 slots ÷ 0.1875 = 693.3, above the pools'
+			// 3 × 41 ÷ 0.1875 = 656.
+			current: 90 / 0.1875, currentLimit: model.KindDBServerConnections,
+			changed: (140 - 10) / 0.1875,
+			next:    3 * 41 / 0.1875, nextLimit: "db_pool",
+		},
+		{
 			name: "pods scaled", analysis: cpuBoundAnalysis(), topo: redis, change: model.ChangeIDPods,
 			// 3 → 4 pods of 200: 800, under the database's 810.
 			current: 600, currentLimit: "pods",
@@ -643,4 +673,45 @@ func memcachedBoundAnalysis() *model.Analysis {
 	a.Bottleneck = model.Bottleneck{Resource: "memcached_cpu", Name: "memcached CPU", SaturatedAtRPS: f(480), BreakingRPS: 520, Confidence: model.ConfidenceHigh}
 	a.Resources = a.Resources[1:]
 	return a
+}
+
+// TestAPoolerAddsNoServerConnections: where the server's connections broke
+// the test and max_connections cannot be raised to fit the pools, the
+// pooler is proposed, but it opens at most max_connections − reserved
+// server connections, so by Little's law the capacity it leaves is that
+// many ÷ the hold time, today's, and the plan says it falls short.
+func TestAPoolerAddsNoServerConnections(t *testing.T) {
+	topo := serverConnTopology()
+	// 16 GiB ÷ 128 MiB = 128 connections on db.r5.large, short of the
+	// 3 × 40 + 10 = 130 the pools need: a pooler.
+	topo.Database.MemoryPerConnection = 128 * model.MiB
+	p := mustBuild(t, Input{Analysis: serverConnBoundAnalysis(), Topology: topo, Target: Target{Multiplier: 3}})
+	c := change(p, model.ChangeIDPooler)
+	if c == nil || change(p, model.ChangeIDMaxConnections) != nil {
+		t.Fatalf("want a pooler and no max_connections change: %v\n%s", ids(p), Markdown(p))
+	}
+	// 100 − 10 reserved = 90 slots, each held 90/520 s = 173.1 ms: 520 RPS.
+	want := 90 / (90.0 / 520)
+	tt := p.Totals
+	if !near(tt.CurrentCapacityRPS, want, 1e-6) || !near(tt.ExpectedCapacityRPS, want, 1e-6) || tt.ExpectedLimit != model.KindDBServerConnections {
+		t.Errorf("capacity %v → %v (%s), want %v → %v (db_server_connections)", tt.CurrentCapacityRPS, tt.ExpectedCapacityRPS, tt.ExpectedLimit, want, want)
+	}
+	if tt.MeetsTarget || !strings.Contains(p.Verdict, "short of the 648 RPS") {
+		t.Errorf("meets target = %v; verdict %q", tt.MeetsTarget, p.Verdict)
+	}
+	if !c.Assumption || !strings.Contains(c.AssumptionNote, "carry 90 ÷ 173.1 ms = 520 RPS") || !near(c.Numbers["server_connections_rps"], want, 1e-6) {
+		t.Errorf("pooler's assumption %v %q, numbers %v", c.Assumption, c.AssumptionNote, c.Numbers)
+	}
+	if !hasAssumption(p, "all in use at 90 ÷ 173.1 ms = 520 RPS") {
+		t.Errorf("no assumption explains today's capacity: %q", p.Assumptions)
+	}
+}
+
+func hasAssumption(p *model.Plan, sub string) bool {
+	for _, a := range p.Assumptions {
+		if strings.Contains(a, sub) {
+			return true
+		}
+	}
+	return false
 }
