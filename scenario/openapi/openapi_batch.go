@@ -549,8 +549,8 @@ func (lr *largeReader) batch(keys []string, hasPaths bool, pathExt map[string]an
 	need := maps.Clone(lr.baseRefs)
 	for _, k := range keys {
 		text := lr.text(lr.spans.paths[k])
-		item := &openapi3.PathItem{}
-		if err := json.Unmarshal(text, item); err != nil {
+		item, err := decodePathItem(text)
+		if err != nil {
 			return nil, lr.decodeError(&pieceError{"/paths/" + escapePointer(k), err})
 		}
 		doc.Paths.Set(k, item)

@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -287,4 +288,131 @@ func decodeSchemaRefShallow(data []byte, out *bytes.Buffer) (*openapi3.SchemaRef
 		}
 	}
 	return ref, true
+}
+
+// reduceObject writes the object data to out with the members named in keys
+// whose values are objects written as {}, and gives those members. ok is
+// false when the object has a $ref, a key twice, or a key that differs from
+// one of keys only in case (the decoder would match it too).
+func reduceObject(data []byte, out *bytes.Buffer, keys []string) (subs []jsonMember, ok bool) {
+	members, ok := jsonObjectMembers(data)
+	if !ok {
+		return nil, false
+	}
+	seen := make(map[string]bool, len(members))
+	for _, m := range members {
+		if m.key == "$ref" || seen[m.key] {
+			return nil, false
+		}
+		seen[m.key] = true
+		for _, k := range keys {
+			if m.key != k && strings.EqualFold(m.key, k) {
+				return nil, false
+			}
+		}
+	}
+	out.Reset()
+	out.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.Write(data[m.keyStart:m.valueStart])
+		if data[m.valueStart] == '{' && slices.Contains(keys, m.key) {
+			subs = append(subs, m)
+			out.WriteString("{}")
+			continue
+		}
+		out.Write(data[m.valueStart:m.valueEnd])
+	}
+	out.WriteByte('}')
+	return subs, true
+}
+
+var operationKeys = []string{"connect", "delete", "get", "head", "options", "patch", "post", "put", "trace", "query"}
+
+// decodePathItem decodes a path item as the library's
+// PathItem.UnmarshalJSON does, its operations taken apart the same way.
+func decodePathItem(data []byte) (*openapi3.PathItem, error) {
+	if item, ok := decodePathItemShallow(data, new(bytes.Buffer)); ok {
+		return item, nil
+	}
+	item := &openapi3.PathItem{}
+	if err := json.Unmarshal(data, item); err != nil {
+		return nil, err
+	}
+	return item, nil
+}
+
+func decodePathItemShallow(data []byte, out *bytes.Buffer) (*openapi3.PathItem, bool) {
+	subs, ok := reduceObject(data, out, operationKeys)
+	if !ok {
+		return nil, false
+	}
+	item := &openapi3.PathItem{}
+	if json.Unmarshal(out.Bytes(), item) != nil {
+		return nil, false
+	}
+	for _, m := range subs {
+		text := data[m.valueStart:m.valueEnd]
+		op, ok := decodeOperationShallow(text, out)
+		if !ok {
+			op = &openapi3.Operation{}
+			if json.Unmarshal(text, op) != nil {
+				return nil, false
+			}
+		}
+		switch m.key {
+		case "connect":
+			item.Connect = op
+		case "delete":
+			item.Delete = op
+		case "get":
+			item.Get = op
+		case "head":
+			item.Head = op
+		case "options":
+			item.Options = op
+		case "patch":
+			item.Patch = op
+		case "post":
+			item.Post = op
+		case "put":
+			item.Put = op
+		case "trace":
+			item.Trace = op
+		case "query":
+			item.Query = op
+		}
+	}
+	return item, true
+}
+
+func decodeOperationShallow(data []byte, out *bytes.Buffer) (*openapi3.Operation, bool) {
+	subs, ok := reduceObject(data, out, []string{"responses", "requestBody"})
+	if !ok {
+		return nil, false
+	}
+	op := &openapi3.Operation{}
+	if json.Unmarshal(out.Bytes(), op) != nil {
+		return nil, false
+	}
+	for _, m := range subs {
+		text := data[m.valueStart:m.valueEnd]
+		switch m.key {
+		case "responses":
+			r := &openapi3.Responses{}
+			if json.Unmarshal(text, r) != nil {
+				return nil, false
+			}
+			op.Responses = r
+		case "requestBody":
+			b := &openapi3.RequestBodyRef{}
+			if json.Unmarshal(text, b) != nil {
+				return nil, false
+			}
+			op.RequestBody = b
+		}
+	}
+	return op, true
 }

@@ -60,3 +60,44 @@ func TestSchemasDecodeAsTheLibraryDoes(t *testing.T) {
 		}
 	}
 }
+
+// decodePathItem gives exactly the library's objects too.
+func TestPathItemsDecodeAsTheLibraryDoes(t *testing.T) {
+	items := []string{
+		`{"summary":"s","parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"get":{"operationId":"g","x-a":{"get":{}},"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/A"}}}},"default":{"$ref":"#/components/responses/E"},"x-r":1}},"post":{"requestBody":{"content":{"application/json":{"schema":{"type":"object"}}}},"responses":{"201":{"description":"made"}},"callbacks":{"cb":{"{$request.body#/url}":{"post":{"responses":{"200":{"description":"ok"}}}}}}},"x-item":{"post":{}}}`,
+		`{"get":{"responses":null},"put":{"requestBody":{"$ref":"#/components/requestBodies/B"},"responses":{"204":{"description":"none"}}}}`,
+		`{"$ref":"#/paths/~1other"}`,
+		`{"GET":{"responses":{}},"get":{"responses":{}}}`,
+		`{"get":{"responses":{}},"get":{"operationId":"second","responses":{}}}`,
+		`{"get":{"responses":"no"}}`,
+		`{"get":{"Responses":{"200":{"description":"a"}},"responses":{"200":{"description":"b"}}}}`,
+		`{"delete":{"responses":{"204":{"description":"gone"}}},"head":{"responses":{"200":{"description":"h"}}},"options":{"responses":{}},"patch":{"responses":{}},"trace":{"responses":{}},"query":{"responses":{}}}`,
+	}
+	var large struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(largeOpenAPISpec(2), &large); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range large.Paths {
+		items = append(items, string(s))
+	}
+	for i, s := range items {
+		want := &openapi3.PathItem{}
+		wantErr := json.Unmarshal([]byte(s), want)
+		got, err := decodePathItem([]byte(s))
+		if (err != nil) != (wantErr != nil) || (err != nil && err.Error() != wantErr.Error()) {
+			t.Errorf("%s: error %v, the library's %v", s, err, wantErr)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Errorf("%s:\n got %s\nwant %s", s, g, w)
+		}
+		_, shallow := decodePathItemShallow([]byte(s), new(bytes.Buffer))
+		if want := i == 0 || i == 1 || i >= 6; shallow != want {
+			t.Errorf("%s: taken apart %v, want %v", s, shallow, want)
+		}
+	}
+}
