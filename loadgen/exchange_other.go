@@ -7,12 +7,15 @@ import (
 	"syscall"
 )
 
-// exchange is writeThenRead's state on unix; nothing here.
+// exchange is writeThenWait's state on unix; nothing here.
 type exchange struct{}
 
-// writeThenRead is Write then Read on other platforms: ok is false.
-func writeThenRead(*h1conn, []byte, []byte) (written, n int, ok bool, err error) {
-	return 0, 0, false, nil
+// writeThenWait is Write then Read on other platforms: ok is false.
+func writeThenWait(*h1conn, []byte) (written int, ok bool, err error) {
+	return 0, false, nil
 }
+
+// readFirst is not called on other platforms (writeThenWait is never ok).
+func readFirst(hc *h1conn, p []byte) (int, error) { return hc.c.Read(p) }
 
 func rawConn(net.Conn) syscall.RawConn { return nil }

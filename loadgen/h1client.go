@@ -24,8 +24,9 @@ import (
 // several objects per request; on a two-core machine that costs as much CPU
 // as the server's work. Here the VU's own goroutine writes the request and
 // reads the response with one system call each and a single wait between
-// them (writeThenRead), parses the response from a pooled buffer, and an
-// idle VU holds nothing but its socket. The request timeout is enforced by
+// them (writeThenWait, readFirst), parses the response from a pooled buffer
+// taken once the response has begun, and an idle VU, or one waiting for its
+// response, holds nothing but its socket. The request timeout is enforced by
 // the runner's watchdog, not by a deadline set per request.
 //
 // It serves http:// targets when no HTTPClient is configured. TLS, redirects
@@ -63,9 +64,9 @@ func newH1Client(target *url.URL, timeout time.Duration, maxBody int64) *h1clien
 // h1conn is a VU's connection.
 type h1conn struct {
 	c net.Conn
-	// rc is c's raw connection for writeThenRead; nil when there is none.
+	// rc is c's raw connection for writeThenWait and readFirst; nil when there is none.
 	rc syscall.RawConn
-	// x is writeThenRead's state.
+	// x is writeThenWait's and readFirst's state.
 	x exchange
 	// rd is what the response parser reads from (kept here so that no
 	// request allocates it).
@@ -136,34 +137,41 @@ func (v *vu) dropConn() {
 	}
 }
 
-// h1reader is the connection as readH1Response reads it: its first Read
-// writes the request and reads the response's first bytes with one wait
-// (writeThenRead), later ones read from the connection.
+// h1reader is the connection as readH1Response reads it. Its send writes
+// the request and waits for the response to begin (writeThenWait) before the
+// parser takes a buffer; its first Read then reads the response's first
+// bytes (readFirst), later ones read from the connection.
 type h1reader struct {
 	hc  *h1conn
 	req []byte
 	// written counts the request bytes sent.
 	written int
-	sent    bool
+	// first is set when the next Read is the response's first, after
+	// writeThenWait.
+	first bool
+}
+
+// send writes the request and, where it can, waits until the response
+// begins.
+func (x *h1reader) send() error {
+	w, ok, err := writeThenWait(x.hc, x.req)
+	x.written = w
+	if ok {
+		x.first = err == nil
+		return err
+	}
+	// The rest of the request goes through the poller.
+	w, err = x.hc.c.Write(x.req[w:])
+	x.written += w
+	return err
 }
 
 func (x *h1reader) Read(p []byte) (int, error) {
-	c := x.hc.c
-	if !x.sent {
-		x.sent = true
-		w, n, ok, err := writeThenRead(x.hc, x.req, p)
-		x.written = w
-		if ok {
-			return n, err
-		}
-		// The rest of the request goes through the poller.
-		w, err = c.Write(x.req[w:])
-		x.written += w
-		if err != nil {
-			return 0, err
-		}
+	if x.first {
+		x.first = false
+		return readFirst(x.hc, p)
 	}
-	return c.Read(p)
+	return x.hc.c.Read(p)
 }
 
 // watchdog enforces the request timeout of plain-HTTP requests: every tick
@@ -202,8 +210,10 @@ func watchdogTick(timeout time.Duration) time.Duration {
 }
 
 var (
-	brPool  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-	reqPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+	brPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	// A request buffer starts small and grows with the requests it renders:
+	// at a run's start every VU holds one at once.
+	reqPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 )
 
 // h1request is a request rendered for the wire.
@@ -322,7 +332,12 @@ func (v *vu) roundTripH1(ctx context.Context, req []byte, method string, needBod
 			v.inflight.Store(hc)
 		}
 		hc.rd = h1reader{hc: hc, req: req}
-		resp, err := readH1Response(&hc.rd, method, needBody, h.maxBody)
+		// The response buffer is taken only once the response begins.
+		var resp h1response
+		err = hc.rd.send()
+		if err == nil {
+			resp, err = readH1Response(&hc.rd, method, needBody, h.maxBody)
+		}
 		written := hc.rd.written
 		hc.rd = h1reader{}
 		end = r.now()
