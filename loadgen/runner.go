@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -528,18 +529,51 @@ func (r *Runner) tickLoop(ctx context.Context) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	n := 0
+	var rr rampRelease
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			r.win.rotate(now)
+			if rr.due(r.vuSeq.Load(), now) {
+				go debug.FreeOSMemory()
+			}
 			n++
 			if n%per == 0 {
 				r.closeSeries(now)
 			}
 		}
 	}
+}
+
+// rampRelease decides when to hand the memory a ramp of VUs left behind back
+// to the operating system. When many VUs start at once, each one's first
+// request holds buffers and leaves garbage; the heap then peaks, and Go keeps
+// the freed pages (it scavenges only what lies above the next collection's
+// goal), so the process stays as large as that peak while the VUs idle.
+const rampReleaseVUs = 1000
+
+type rampRelease struct {
+	// seen is the number of VUs made at the last look, since when it has
+	// not changed; released, the number at the last release.
+	seen, released int64
+	since          time.Time
+}
+
+// due is called every tick with the number of VUs made so far: it says to
+// release once at least rampReleaseVUs more VUs have been made since the
+// last release and no new one for two seconds.
+func (rr *rampRelease) due(made int64, now time.Time) bool {
+	if made != rr.seen {
+		rr.seen, rr.since = made, now
+		return false
+	}
+	if made-rr.released < rampReleaseVUs || now.Sub(rr.since) < 2*time.Second {
+		return false
+	}
+	rr.released = made
+	return true
 }
 
 // closeSeries turns the accumulated windows into a series point.
