@@ -260,25 +260,45 @@ func compactScenario(s *model.Scenario) *model.Scenario {
 		local = s.Clone()
 	}
 
-	named := local.Clone()
-	for i := range named.Flows {
-		if named.Flows[i].Name == fmt.Sprintf("flow-%d", i+1) {
-			named.Flows[i].Name = ""
+	// The generated names are cleared in place, and put back if the
+	// scenario needs them: a scenario of many flows is held as few times
+	// as can be.
+	flowNames := make([]string, len(local.Flows))
+	for i := range local.Flows {
+		flowNames[i] = local.Flows[i].Name
+		if local.Flows[i].Name == fmt.Sprintf("flow-%d", i+1) {
+			local.Flows[i].Name = ""
 		}
 	}
-	for i := range named.Executors {
-		e := &named.Executors[i]
+	execNames := make([]string, len(local.Executors))
+	var stageNames [][]string
+	for i := range local.Executors {
+		e := &local.Executors[i]
+		execNames[i] = e.Name
 		if e.Name == e.Type || strings.HasPrefix(e.Name, e.Type+"-") {
 			e.Name = ""
 		}
+		names := make([]string, len(e.Stages))
 		for j := range e.Stages {
+			names[j] = e.Stages[j].Name
 			if stageNameRE.MatchString(e.Stages[j].Name) {
 				e.Stages[j].Name = ""
 			}
 		}
+		stageNames = append(stageNames, names)
 	}
-	if sameAfterDefaults(named, want) {
-		return named
+	if sameAfterDefaults(local, want) {
+		return local
+	}
+	for i := range local.Flows {
+		local.Flows[i].Name = flowNames[i]
+	}
+	for i := range local.Executors {
+		e := &local.Executors[i]
+		e.Name = execNames[i]
+		for j := range e.Stages {
+			e.Stages[j].Name = stageNames[i][j]
+		}
 	}
 	return local
 }
