@@ -96,26 +96,66 @@ func (p *planning) decideConnections() {
 	}
 	if d.Engine == model.EnginePostgres {
 		p.pooler = true
+		p.raiseForPooler(ceiling)
 		cost := float64(poolerReplicas) * p.podMonthly(poolerCPU, poolerMemory)
+		slots := p.serverSlots(p.maxConnNew)
 		ch := model.PlanChange{
 			ID: model.ChangeIDPooler, Kind: model.ChangePooler, Title: "Connection pooler",
 			What: fmt.Sprintf("Put PgBouncer (transaction pooling, %d replicas) between the pods and the database", poolerReplicas),
 			Why: fmt.Sprintf("%s Raising it to %d would need more memory than %s has (about %d connections); PgBouncer multiplexes the pods' connections onto at most %d server connections. Transaction pooling needs protocol-level prepared statements (PgBouncer 1.21+) or none.",
-				fitWhy, target, p.dbClassNew, ceiling, d.MaxConnections-d.ReservedConnections),
+				fitWhy, target, p.dbClassNew, ceiling, slots),
 			Numbers:          nums,
 			MonthlyCostDelta: cost,
 		}
-		if slots := p.serverSlots(d.MaxConnections); p.holdSec > 0 && slots > 0 {
+		if p.holdSec > 0 && slots > 0 {
 			// The pooler adds no server connections: by Little's law its
 			// slots carry (max_connections − reserved) ÷ hold.
 			nums["server_connections_rps"] = float64(slots) / p.holdSec
 			ch.Assumption = true
-			ch.AssumptionNote = fmt.Sprintf("The pooler adds no server connections: its %d, each held %s ms as a pool's connection is, carry %d ÷ %s ms = %s RPS by Little's law. Transaction pooling may hold a server connection for less than a request holds the pool's; the plan does not count that, and the verification test will show it.",
-				slots, num(p.holdSec*1000), slots, num(p.holdSec*1000), rps(float64(slots)/p.holdSec))
+			ch.AssumptionNote = fmt.Sprintf("The pooler itself adds no server connections: its %d (max_connections %d less %d reserved), each held %s ms as a pool's connection is, carry %d ÷ %s ms = %s RPS by Little's law. Transaction pooling may hold a server connection for less than a request holds the pool's; the plan does not count that, and the verification test will show it.",
+				slots, p.maxConnNew, d.ReservedConnections, num(p.holdSec*1000), slots, num(p.holdSec*1000), rps(float64(slots)/p.holdSec))
 		}
 		p.add(ch)
 		return
 	}
 	p.assume("The application may open %d connections, more than %s's memory allows (about %d); put a pooler such as ProxySQL in front of MySQL or lower the pool sizes.",
 		need, p.dbClassNew, ceiling)
+}
+
+// raiseForPooler raises max_connections, with a pooler in front, toward
+// the server connections the required rate holds by Little's law
+// (required RPS × hold time, plus the reserved ones), as far as the
+// class's memory allows (ceiling): the pooler opens no more than
+// max_connections − reserved, so without the raise it adds no capacity.
+func (p *planning) raiseForPooler(ceiling int) {
+	d := p.topo.Database
+	if p.holdSec <= 0 {
+		return
+	}
+	inUse := int(math.Ceil(p.required*p.holdSec - eps))
+	need := inUse + d.ReservedConnections
+	to := min(roundUp(need, 10), ceiling)
+	if to <= d.MaxConnections {
+		return
+	}
+	p.maxConnNew = to
+	extra := model.Bytes(to-d.MaxConnections) * d.MemoryPerConnection
+	short := ""
+	if to < need {
+		short = fmt.Sprintf(" It is short of the %d needed, and the capacity counts what it gives.", need)
+	}
+	p.add(model.PlanChange{
+		ID: model.ChangeIDMaxConnections, Kind: model.ChangeConfig, Title: "max_connections",
+		What: fmt.Sprintf("Raise the database's max_connections from %d to %d for the pooler's server connections", d.MaxConnections, to),
+		From: fmt.Sprint(d.MaxConnections), To: fmt.Sprint(to),
+		Why: fmt.Sprintf("Behind a pooler the server needs the connections the required rate holds, not one per pool slot: by Little's law %s RPS × %s ms = %s → %d, plus %d reserved = %d → %d (rounded up to ten, at most what memory allows). %d more connections take about %s MiB of the %s's memory (%s MiB each), which allows about %s by the RDS default formula.%s %s",
+			rps(p.required), num(p.holdSec*1000), num2(p.required*p.holdSec), inUse, d.ReservedConnections, need, to,
+			to-d.MaxConnections, num(extra.MiB()), p.dbClassNew, num2(d.MemoryPerConnection.MiB()), thousands(fmt.Sprint(ceiling)), short, applyNote(d.Engine)),
+		Numbers: map[string]float64{
+			"connection_hold_ms": p.holdSec * 1000, "required_rps": p.required, "server_connections_in_use": float64(inUse),
+			"reserved_connections": float64(d.ReservedConnections), "needed_connections": float64(need),
+			"max_connections_before": float64(d.MaxConnections), "max_connections_after": float64(to),
+			"class_ceiling_connections": float64(ceiling), "extra_memory_mib": extra.MiB(),
+		},
+	})
 }

@@ -682,9 +682,9 @@ func memcachedBoundAnalysis() *model.Analysis {
 // many ÷ the hold time, today's, and the plan says it falls short.
 func TestAPoolerAddsNoServerConnections(t *testing.T) {
 	topo := serverConnTopology()
-	// 16 GiB ÷ 128 MiB = 128 connections on db.r5.large, short of the
-	// 3 × 40 + 10 = 130 the pools need: a pooler.
-	topo.Database.MemoryPerConnection = 128 * model.MiB
+	// db.r5.large's 16 GiB allow exactly today's 100 connections, short of
+	// the 3 × 40 + 10 = 130 the pools need: a pooler, and no room to raise.
+	topo.Database.MemoryPerConnection = 16 * model.GiB / 100
 	p := mustBuild(t, Input{Analysis: serverConnBoundAnalysis(), Topology: topo, Target: Target{Multiplier: 3}})
 	c := change(p, model.ChangeIDPooler)
 	if c == nil || change(p, model.ChangeIDMaxConnections) != nil {
@@ -704,6 +704,41 @@ func TestAPoolerAddsNoServerConnections(t *testing.T) {
 	}
 	if !hasAssumption(p, "all in use at 90 ÷ 173.1 ms = 520 RPS") {
 		t.Errorf("no assumption explains today's capacity: %q", p.Assumptions)
+	}
+}
+
+// TestAPoolerComesWithTheServerConnectionsTheRateHolds: with a pooler in
+// front the server needs only the connections the required rate holds,
+// not one per pool slot, so max_connections is raised toward that as far
+// as the class's memory allows, and the capacity counts it.
+func TestAPoolerComesWithTheServerConnectionsTheRateHolds(t *testing.T) {
+	topo := serverConnTopology()
+	// 16 GiB ÷ 128 MiB = 128 connections on db.r5.large, short of the
+	// 3 × 40 + 10 = 130 the pools need: a pooler.
+	topo.Database.MemoryPerConnection = 128 * model.MiB
+	p := mustBuild(t, Input{Analysis: serverConnBoundAnalysis(), Topology: topo, Target: Target{Multiplier: 3}})
+	if change(p, model.ChangeIDPooler) == nil {
+		t.Fatalf("no pooler: %v\n%s", ids(p), Markdown(p))
+	}
+	// 648 RPS × 173.1 ms = 112.2 → 113 server connections + 10 reserved =
+	// 123 → 130, capped at the 128 the memory allows.
+	mc := change(p, model.ChangeIDMaxConnections)
+	if mc == nil || mc.From != "100" || mc.To != "128" || p.Proposed.Database.MaxConnections != 128 {
+		t.Fatalf("max_connections change %+v, proposed %d; want 100 → 128\n%s", mc, p.Proposed.Database.MaxConnections, Markdown(p))
+	}
+	// Today 90 ÷ 173.1 ms = 520; then 118 ÷ 173.1 ms = 681.8, below the
+	// pools' 3 × 40 ÷ 173.1 ms = 693.3, the database's 810 and the pods'
+	// 1,094.7.
+	hold := 90.0 / 520
+	tt := p.Totals
+	if !near(tt.CurrentCapacityRPS, 90/hold, 1e-6) || !near(tt.ExpectedCapacityRPS, 118/hold, 1e-6) || tt.ExpectedLimit != model.KindDBServerConnections {
+		t.Errorf("capacity %v → %v (%s), want %v → %v (db_server_connections)", tt.CurrentCapacityRPS, tt.ExpectedCapacityRPS, tt.ExpectedLimit, 90/hold, 118/hold)
+	}
+	if !tt.MeetsTarget {
+		t.Errorf("does not meet the target: %q", p.Verdict)
+	}
+	if c := change(p, model.ChangeIDPooler); !strings.Contains(c.Why, "onto at most 118 server connections") {
+		t.Errorf("pooler's reason %q", c.Why)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -17,7 +18,6 @@ import (
 	"github.com/headroom-sh/headroom/collector"
 	"github.com/headroom-sh/headroom/model"
 	"github.com/headroom-sh/headroom/planner"
-	"github.com/headroom-sh/headroom/report"
 )
 
 // MaxAnalysisWindow bounds a window analysis of the configured Prometheus.
@@ -253,11 +253,23 @@ func (s *Server) analysisReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := report.HTML(in)
+	return s.sendReport(c, in)
+}
+
+// sendReport renders a report (app.BuildReport, as `headroom report`) in
+// the form the route names: report.md, report.json or report.html.
+func (s *Server) sendReport(c echo.Context, in model.ReportInput) error {
+	r, err := app.BuildReport(c.Request().Context(), app.ReportRequest{Input: in, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("could not render the report: %w", err)
 	}
-	return c.HTMLBlob(http.StatusOK, page)
+	switch path.Ext(c.Path()) {
+	case ".md":
+		return c.Blob(http.StatusOK, "text/markdown; charset=utf-8", r.Markdown)
+	case ".json":
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, r.JSON)
+	}
+	return c.HTMLBlob(http.StatusOK, r.HTML)
 }
 
 func (s *Server) createPlan(c echo.Context) error {
@@ -363,13 +375,8 @@ func (s *Server) planReport(c echo.Context) error {
 	if err := json.Unmarshal(p.Plan, in.Plan); err != nil {
 		return fmt.Errorf("could not read the stored plan %s: %w", p.ID, err)
 	}
-	in.Service = in.Plan.Service
 	in.GeneratedAt = p.CreatedAt
-	page, err := report.HTML(in)
-	if err != nil {
-		return fmt.Errorf("could not render the report: %w", err)
-	}
-	return c.HTMLBlob(http.StatusOK, page)
+	return s.sendReport(c, in)
 }
 
 // compareRun finds the run behind an analysis id or a run id.

@@ -347,7 +347,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	in := model.ReportInput{Title: title, Service: service, GeneratedAt: time.Now().UTC(), Analysis: &a, Observations: obs, Run: run, Plan: plan}
-	if err := writeReport(reportDir, in); err != nil {
+	if _, err := writeReport(ctx, reportDir, app.ReportRequest{Input: in}); err != nil {
 		return fmt.Errorf("demo: --report: %w", err)
 	}
 	// dashboards generate lists each file on stdout; the demo sums them up.

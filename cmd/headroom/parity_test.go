@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -79,7 +80,9 @@ func TestTheCLIAndTheAPIAnalyseARunAlike(t *testing.T) {
 		if resp.StatusCode != wantStatus {
 			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, wantStatus)
 		}
-		if out != nil {
+		if raw, ok := out.(*[]byte); ok {
+			*raw = data
+		} else if out != nil {
 			if err := json.Unmarshal(data, out); err != nil {
 				t.Fatalf("%s %s: %v\n%s", method, path, err, data)
 			}
@@ -170,6 +173,72 @@ func TestTheCLIAndTheAPIAnalyseARunAlike(t *testing.T) {
 	if apiPlan.String() != planOut {
 		t.Errorf("the CLI and the API planned differently:\n%s", firstDifference(apiPlan.String(), planOut))
 	}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(planFile, []byte(planOut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The reports of that analysis, alone and with its plan: `headroom
+	// report --run run.json` (which reads the run's series again from its
+	// store) and GET .../report.{md,json,html} (which keeps the series the
+	// analysis was made from) give the same report.md, report.json and
+	// report.html, but for the time each was generated.
+	for _, tc := range []struct {
+		name, api string
+		cli       []string
+	}{
+		{"analysis", "/api/v1/analyses/" + viaAPI.ID, nil},
+		{"plan", "/api/v1/plans/" + planViaAPI.ID, []string{"--plan", planFile}},
+	} {
+		t.Run("the reports of the "+tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := append([]string{"report", "--analysis", cliFile, "--run", runFile, "--out", dir}, tc.cli...)
+			if _, stderr, err := runHeadroom(t, args...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			} else if strings.Contains(stderr, "resource charts are left out") {
+				t.Fatalf("the CLI could not read the run's series again:\n%s", stderr)
+			}
+			for _, file := range []string{reportMarkdownFile, reportJSONFile, reportHTMLFile} {
+				cli, err := os.ReadFile(filepath.Join(dir, file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var api []byte
+				call("GET", tc.api+"/"+file, nil, http.StatusOK, &api)
+				if a, c := withoutGeneratedAt(api), withoutGeneratedAt(cli); a != c {
+					t.Errorf("%s: the CLI and the API wrote different reports:\n%s", file, firstDifference(a, c))
+				}
+			}
+		})
+	}
+	// The report has what a report is for: the resource charts, drawn
+	// from the run's series.
+	var rep model.Report
+	var raw []byte
+	call("GET", "/api/v1/plans/"+planViaAPI.ID+"/report.json", nil, http.StatusOK, &raw)
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	resourceCharts := 0
+	for _, c := range rep.Charts {
+		if strings.HasPrefix(c.ID, "resource:") {
+			resourceCharts++
+		}
+	}
+	if rep.Plan == nil || rep.GeneratedAt == nil || resourceCharts == 0 {
+		t.Errorf("report with plan %v, generated at %v and %d resource charts (skipped %+v); want a plan, a time and resource charts", rep.Plan != nil, rep.GeneratedAt, resourceCharts, rep.Skipped)
+	}
+}
+
+// generatedAt matches the time a report was generated, in report.md and
+// report.html ("Generated 2026-01-02 15:04 UTC") and report.json.
+var generatedAt = regexp.MustCompile(`Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC|"generated_at": "[^"]*"`)
+
+// withoutGeneratedAt is a report with the time it was generated blanked:
+// the CLI stamps the time it runs, the service the time the analysis or
+// plan was made.
+func withoutGeneratedAt(b []byte) string {
+	return generatedAt.ReplaceAllString(string(b), "Generated (time)")
 }
 
 // firstDifference shows the first differing line of two documents with a

@@ -135,7 +135,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	md := planner.Markdown(p)
 	if f.report != "" {
 		in := model.ReportInput{Service: topo.Service, GeneratedAt: time.Now().UTC(), Analysis: a, Plan: p}
-		if err := writeReport(f.report, in); err != nil {
+		if _, err := writeReport(ctx, f.report, app.ReportRequest{Input: in}); err != nil {
 			return fmt.Errorf("plan: --report: %w", err)
 		}
 		e.log.Info("wrote the report", "path", filepath.Join(f.report, reportHTMLFile))

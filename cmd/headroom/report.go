@@ -108,17 +108,19 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err := readDocument(f.analysis, "analysis", "the analysis.json written by 'headroom analyze'", in.Analysis); err != nil {
 		return fmt.Errorf("report: --analysis: %w", err)
 	}
-	if a := in.Analysis; a.BreakingPoint == nil && a.TestedUpToRPS == 0 && len(a.Stages) == 0 {
-		return fmt.Errorf("report: --analysis: %q has no stages, breaking_point or tested_up_to_rps: is it the analysis.json written by 'headroom analyze'?", f.analysis)
-	}
 	if f.plan != "" {
 		in.Plan = &model.Plan{}
 		if err := readDocument(f.plan, "plan", "the plan.json written by 'headroom plan'", in.Plan); err != nil {
 			return fmt.Errorf("report: --plan: %w", err)
 		}
-		if err := in.Plan.Validate(); err != nil {
-			return fmt.Errorf("report: --plan %q: %w", f.plan, err)
+	}
+	if err := app.CheckReportInput(in); err != nil {
+		var oe *app.OptionError
+		if errors.As(err, &oe) {
+			file := map[string]string{"analysis": f.analysis, "plan": f.plan}[oe.Field]
+			return fmt.Errorf("report: --%s %q: %s", oe.Field, file, oe.Msg)
 		}
+		return fmt.Errorf("report: %w", err)
 	}
 	if f.run != "" {
 		run, err := readRunFile(f.run)
@@ -132,20 +134,25 @@ func runReport(ctx context.Context, e *env, args []string) error {
 		if err := readDocument(f.observations, "observations", "the series the analysis was made from", in.Observations); err != nil {
 			return fmt.Errorf("report: --observations: %w", err)
 		}
-	} else if f.out != "" && f.observe && in.Run != nil && in.Run.Metrics != nil {
-		obs, err := reportObserve(ctx, e, &f, in.Run, in.Analysis)
-		if err != nil {
-			// The report is still worth writing: the load charts come from
-			// run.json and the resource charts are listed as not drawn.
-			e.log.Warn("could not read the run's series again; the resource charts are left out", "err", err)
-		} else {
-			in.Observations = obs
-		}
 	}
 
 	if f.out != "" {
-		if err := writeReport(f.out, in); err != nil {
+		req := app.ReportRequest{Input: in, Observe: f.observe, Logger: e.log}
+		if f.run != "" {
+			req.RunDir = filepath.Dir(f.run)
+		}
+		var err error
+		if req.Prometheus, err = f.prom.options(e, "report"); err != nil {
+			return err
+		}
+		r, err := writeReport(ctx, f.out, req)
+		if err != nil {
 			return fmt.Errorf("report: %w", err)
+		}
+		if r.ObserveError != nil {
+			// The report is still worth writing: the load charts come from
+			// run.json and the resource charts are listed as not drawn.
+			e.log.Warn("could not read the run's series again; the resource charts are left out", "err", r.ObserveError)
 		}
 		fmt.Fprintf(e.stdout, "%s\n\nWrote %s, %s and %s.\n", in.Analysis.Verdict,
 			filepath.Join(f.out, reportMarkdownFile), filepath.Join(f.out, reportJSONFile), filepath.Join(f.out, reportHTMLFile))
@@ -197,37 +204,26 @@ func headroomPhrase(v model.ServiceGauges) string {
 	return fmt.Sprintf(", headroom %+.1f%% over the %.1f RPS peak", 100*r, v.PeakRPS)
 }
 
-// writeReport writes report.md, report.json and report.html to dir,
-// creating it. Each file is written whole or not at all.
-func writeReport(dir string, in model.ReportInput) error {
-	r, err := report.Build(in)
+// writeReport builds a report (app.BuildReport) and writes report.md,
+// report.json and report.html to dir, creating it. Each file is written
+// whole or not at all.
+func writeReport(ctx context.Context, dir string, req app.ReportRequest) (*app.Report, error) {
+	r, err := app.BuildReport(ctx, req)
 	if err != nil {
-		return fmt.Errorf("could not build the report: %w", err)
-	}
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("could not encode the report: %w", err)
-	}
-	md, err := report.Markdown(in)
-	if err != nil {
-		return err
-	}
-	page, err := report.HTML(in)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("could not create the report directory %q: %w", dir, err)
+		return nil, fmt.Errorf("could not create the report directory %q: %w", dir, err)
 	}
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{reportMarkdownFile, md}, {reportJSONFile, append(js, '\n')}, {reportHTMLFile, page}} {
+	}{{reportMarkdownFile, r.Markdown}, {reportJSONFile, r.JSON}, {reportHTMLFile, r.HTML}} {
 		if err := writeReportFile(filepath.Join(dir, f.name), f.data); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return r, nil
 }
 
 // writeGaugesFile writes families in the Prometheus text format, atomically
@@ -285,18 +281,4 @@ func readDocument(path, kind, hint string, v any) error {
 		return fmt.Errorf("could not read %s %q: %w", kind, path, err)
 	}
 	return nil
-}
-
-// reportObserve reads the analysed window's series again from the run's
-// metrics (its embedded store or Prometheus), for the charts.
-func reportObserve(ctx context.Context, e *env, f *reportFlags, run *model.Run, a *model.Analysis) (*model.Observations, error) {
-	prom, err := f.prom.options(e, "report")
-	if err != nil {
-		return nil, err
-	}
-	req := &app.AnalyzeRequest{Run: run, RunDir: filepath.Dir(f.run), Prometheus: prom, RunID: a.RunID, Logger: e.log}
-	if start, end := a.Window.Start, a.Window.End; !start.IsZero() && end.After(start) {
-		req.Start, req.End = start, end
-	}
-	return app.Observe(ctx, req)
 }
