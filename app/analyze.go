@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"time"
 
 	"github.com/headroom-sh/headroom/analyzer"
@@ -164,11 +163,7 @@ func (r *AnalyzeRequest) ObserveConfig() (collector.ObserveConfig, error) {
 	if sel.Selector == "" && r.Run != nil && r.Run.Metrics != nil {
 		sel.Selector = r.Run.Metrics.Selector
 	}
-	if sel.LocalCores == 0 {
-		// A target on this machine can use at most its cores: the
-		// collector uses them as the CPU limit when nothing else tells it.
-		sel.LocalCores = runtime.NumCPU()
-	}
+	sel = LocalScope(sel)
 	cat := r.Catalog
 	if cat == nil {
 		cat = collector.DefaultCatalog()

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -14,14 +15,26 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Write writes s as YAML to w; see Marshal.
+// Write writes s as YAML to w, as Marshal would, but piece by piece: the
+// settings at the head, then each flow, then the executors and thresholds,
+// each encoded on its own and written through a buffer, so that a scenario
+// of tens of thousands of flows is never held as one YAML tree or one
+// string. An error leaves part of the document written.
 func Write(w io.Writer, s *model.Scenario) error {
-	b, err := Marshal(s)
-	if err != nil {
-		return err
+	if s == nil {
+		return errors.New("could not write scenario: scenario is nil")
 	}
-	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("could not write scenario: %w", err)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	sp := &sectionSpacer{w: bw}
+	if err := writeYAML(sp, compactScenario(s)); err != nil {
+		return fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+	}
+	sp.flush()
+	if sp.err == nil {
+		sp.err = bw.Flush()
+	}
+	if sp.err != nil {
+		return fmt.Errorf("could not write scenario: %w", sp.err)
 	}
 	return nil
 }
@@ -34,41 +47,172 @@ func Marshal(s *model.Scenario) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("could not write scenario: scenario is nil")
 	}
-	out := compactScenario(s)
-	root, err := encodeValue(reflect.ValueOf(out).Elem())
-	if err != nil {
-		return nil, fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+	var buf bytes.Buffer
+	if err := Write(&buf, s); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
+}
+
+// writeYAML encodes the top-level mapping of s one key at a time, and a
+// list of mappings (the flows, the executors) one item at a time: each
+// piece is a one-key document whose text is the text the whole document
+// would have at that place (block mappings and sequences are written
+// line by line, each line independent of its neighbours), less the key's
+// line for the items after the first.
+func writeYAML(w io.Writer, s *model.Scenario) error {
+	v := reflect.ValueOf(s).Elem()
+	t := v.Type()
+	wrote := false
+	for i := 0; i < t.NumField(); i++ {
+		name, fv, ok := yamlField(t.Field(i), v.Field(i))
+		if !ok {
+			continue
+		}
+		wrote = true
+		key := scalarNode(name, "!!str")
+		if fv.Kind() == reflect.Slice && fv.Len() > 0 {
+			// Items encoded one by one; a list of plain values is written
+			// on one line, so that one is encoded whole.
+			first, err := encodeValue(fv.Index(0))
+			if err != nil {
+				return fmt.Errorf("%s: [0]: %w", name, err)
+			}
+			if first.Kind != yaml.ScalarNode {
+				for j := 0; j < fv.Len(); j++ {
+					c := first
+					if j > 0 {
+						if c, err = encodeValue(fv.Index(j)); err != nil {
+							return fmt.Errorf("%s: [%d]: %w", name, j, err)
+						}
+					}
+					// Block style, as the whole list has (a plain value among
+					// mappings included).
+					seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{c}}
+					doc := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, seq}}
+					if err := encodeDocument(w, doc, j > 0); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
+		c, err := encodeValue(fv)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		doc := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, c}}
+		if err := encodeDocument(w, doc, false); err != nil {
+			return err
+		}
+	}
+	if !wrote {
+		return encodeDocument(w, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}, false)
+	}
+	return nil
+}
+
+// encodeDocument writes one YAML document to w, without its first line
+// when skipKey is set.
+func encodeDocument(w io.Writer, doc *yaml.Node, skipKey bool) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(root); err != nil {
-		return nil, fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+	if err := enc.Encode(doc); err != nil {
+		return err
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("could not write scenario %q: %w", s.Name, err)
+		return err
 	}
-	return spaceSections(buf.Bytes()), nil
+	b := buf.Bytes()
+	if skipKey {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 || !bytes.HasPrefix(b[i+1:], []byte("  -")) {
+			return fmt.Errorf("unexpected YAML for a list item: %q", b)
+		}
+		b = b[i+1:]
+	}
+	_, err := w.Write(b)
+	return err
 }
 
-// spaceSections puts a blank line before each top-level section (a key
+// yamlField is the key and value a struct field is written with, and
+// whether it is written at all.
+func yamlField(sf reflect.StructField, fv reflect.Value) (string, reflect.Value, bool) {
+	tag := sf.Tag.Get("yaml")
+	name, opts, _ := strings.Cut(tag, ",")
+	if !sf.IsExported() || name == "-" {
+		return "", fv, false
+	}
+	if name == "" {
+		name = strings.ToLower(sf.Name)
+	}
+	// Zero values are left out, except numbers a reader should see
+	// (a stage's `target: 0`), which the reader reads as zero anyway.
+	if fv.IsZero() && (strings.Contains(opts, "omitempty") || isNilableKind(fv.Kind()) || fv.Kind() == reflect.String) {
+		return "", fv, false
+	}
+	return name, fv, true
+}
+
+// sectionSpacer puts a blank line before each top-level section (a key
 // whose value is a block, and the key after one), so the sections of a
 // scenario stand apart while the plain settings at its head stay together.
-func spaceSections(b []byte) []byte {
-	lines := strings.SplitAfter(string(b), "\n")
-	var out strings.Builder
-	for i, l := range lines {
-		topLevel := l != "" && l[0] != ' ' && l[0] != '-' && l[0] != '#' && l[0] != '\n'
-		if i > 0 && topLevel {
-			prev := lines[i-1]
-			opensBlock := strings.HasSuffix(strings.TrimRight(l, "\n"), ":")
-			if opensBlock || strings.HasPrefix(prev, " ") || strings.HasPrefix(prev, "-") {
-				out.WriteString("\n")
-			}
+// It reads the YAML line by line as it is written; errors stick.
+type sectionSpacer struct {
+	w *bufio.Writer
+	// line is the line being written, up to its newline.
+	line []byte
+	// lines counts the lines passed on; prevIndented says whether the
+	// last one starts with a space or a dash.
+	lines        int
+	prevIndented bool
+	err          error
+}
+
+func (sp *sectionSpacer) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			sp.line = append(sp.line, b...)
+			break
 		}
-		out.WriteString(l)
+		if len(sp.line) == 0 {
+			sp.emit(b[:i+1])
+		} else {
+			sp.line = append(sp.line, b[:i+1]...)
+			sp.emit(sp.line)
+			sp.line = sp.line[:0]
+		}
+		b = b[i+1:]
 	}
-	return []byte(out.String())
+	return n, sp.err
+}
+
+func (sp *sectionSpacer) flush() {
+	if len(sp.line) > 0 {
+		sp.emit(sp.line)
+		sp.line = sp.line[:0]
+	}
+}
+
+func (sp *sectionSpacer) emit(l []byte) {
+	if sp.err != nil {
+		return
+	}
+	topLevel := l[0] != ' ' && l[0] != '-' && l[0] != '#' && l[0] != '\n'
+	if sp.lines > 0 && topLevel {
+		opensBlock := bytes.HasSuffix(bytes.TrimRight(l, "\n"), []byte(":"))
+		if opensBlock || sp.prevIndented {
+			sp.err = sp.w.WriteByte('\n')
+		}
+	}
+	if sp.err == nil {
+		_, sp.err = sp.w.Write(l)
+	}
+	sp.lines++
+	sp.prevIndented = l[0] == ' ' || l[0] == '-'
 }
 
 var stageNameRE = regexp.MustCompile(`^stage-[0-9]+$`)
@@ -116,25 +260,45 @@ func compactScenario(s *model.Scenario) *model.Scenario {
 		local = s.Clone()
 	}
 
-	named := local.Clone()
-	for i := range named.Flows {
-		if named.Flows[i].Name == fmt.Sprintf("flow-%d", i+1) {
-			named.Flows[i].Name = ""
+	// The generated names are cleared in place, and put back if the
+	// scenario needs them: a scenario of many flows is held as few times
+	// as can be.
+	flowNames := make([]string, len(local.Flows))
+	for i := range local.Flows {
+		flowNames[i] = local.Flows[i].Name
+		if local.Flows[i].Name == fmt.Sprintf("flow-%d", i+1) {
+			local.Flows[i].Name = ""
 		}
 	}
-	for i := range named.Executors {
-		e := &named.Executors[i]
+	execNames := make([]string, len(local.Executors))
+	var stageNames [][]string
+	for i := range local.Executors {
+		e := &local.Executors[i]
+		execNames[i] = e.Name
 		if e.Name == e.Type || strings.HasPrefix(e.Name, e.Type+"-") {
 			e.Name = ""
 		}
+		names := make([]string, len(e.Stages))
 		for j := range e.Stages {
+			names[j] = e.Stages[j].Name
 			if stageNameRE.MatchString(e.Stages[j].Name) {
 				e.Stages[j].Name = ""
 			}
 		}
+		stageNames = append(stageNames, names)
 	}
-	if sameAfterDefaults(named, want) {
-		return named
+	if sameAfterDefaults(local, want) {
+		return local
+	}
+	for i := range local.Flows {
+		local.Flows[i].Name = flowNames[i]
+	}
+	for i := range local.Executors {
+		e := &local.Executors[i]
+		e.Name = execNames[i]
+		for j := range e.Stages {
+			e.Stages[j].Name = stageNames[i][j]
+		}
 	}
 	return local
 }
@@ -227,19 +391,8 @@ func encodeValue(v reflect.Value) (*yaml.Node, error) {
 			n.Style = yaml.FlowStyle
 		}
 		for i := 0; i < t.NumField(); i++ {
-			sf := t.Field(i)
-			tag := sf.Tag.Get("yaml")
-			name, opts, _ := strings.Cut(tag, ",")
-			if !sf.IsExported() || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(sf.Name)
-			}
-			fv := v.Field(i)
-			// Zero values are left out, except numbers a reader should see
-			// (a stage's `target: 0`), which the reader reads as zero anyway.
-			if fv.IsZero() && (strings.Contains(opts, "omitempty") || isNilableKind(fv.Kind()) || fv.Kind() == reflect.String) {
+			name, fv, ok := yamlField(t.Field(i), v.Field(i))
+			if !ok {
 				continue
 			}
 			c, err := encodeValue(fv)

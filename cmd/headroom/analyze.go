@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -282,9 +281,9 @@ func analyzeSelectors(f *analyzeFlags, run *model.Run) (collector.Selectors, err
 // review share: --selector, --selector-for KIND[/FAMILY]=SELECTOR and
 // --limit-for KIND[/FAMILY]=N. Errors name the command and the flag.
 func selectorFlags(cmd, def string, selectorFor, limitFor []string) (collector.Selectors, error) {
-	// A target on this machine can use at most its cores: the collector
-	// uses them as the CPU limit when nothing else tells it.
-	sel := collector.Selectors{Scope: model.Scope{Selector: strings.TrimSpace(def)}, LocalCores: runtime.NumCPU()}
+	// This machine's cores as a CPU limit are app's rule (app.LocalScope),
+	// never a flag's: analyses and listings get them, reviews never.
+	sel := collector.Selectors{Scope: model.Scope{Selector: strings.TrimSpace(def)}}
 	if _, err := collector.ParseSelector(sel.Selector); err != nil {
 		return sel, fmt.Errorf("%s: --selector: %w", cmd, err)
 	}

@@ -125,15 +125,11 @@ func runResources(ctx context.Context, e *env, args []string) error {
 	}()
 
 	e.log.Debug("discovering resources", "source", where, "selector", sel.Selector, "from", start, "to", end)
-	found, err := collector.Discover(ctx, src, cat, sel, start, end)
+	res, err := app.DiscoverResources(ctx, app.ResourcesRequest{Source: src, Catalog: cat, Selectors: sel, Start: start, End: end, Step: f.step})
 	if err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	series, err := collector.CollectResources(ctx, src, found, collector.Range{Start: start, End: end, Step: f.step})
-	if err != nil {
-		return fmt.Errorf("resources: %w", err)
-	}
-	rep := buildResourcesReport(where, sel.Selector, start, end, found, series)
+	rep := buildResourcesReport(where, sel.Selector, start, end, res.Found, res.Series)
 	if f.format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

@@ -1,11 +1,13 @@
 package k6
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/headroom-sh/headroom/internal/numfmt"
 	"github.com/headroom-sh/headroom/scenario"
+	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -34,25 +36,56 @@ type ScriptOptions struct {
 // k6 results can be imported back (ReadJSON). The script is an ES module.
 // s is not modified.
 func Script(s *model.Scenario, opt ScriptOptions) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := WriteScript(&buf, s, opt); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteScript writes the script Script gives to out, flow by flow through
+// a buffer, so that the script of tens of thousands of flows is never held
+// whole. An error in writing leaves part of the script written; an error
+// in the scenario is found before anything is written.
+func WriteScript(out io.Writer, s *model.Scenario, opt ScriptOptions) error {
 	if s == nil {
-		return nil, fmt.Errorf("could not write k6 script: scenario is nil")
+		return fmt.Errorf("could not write k6 script: scenario is nil")
 	}
 	sc := s.Clone()
 	sc.SetDefaults()
 	if err := sc.Validate(); err != nil {
-		return nil, fmt.Errorf("could not write k6 script for scenario %q: %w", sc.Name, err)
+		return fmt.Errorf("could not write k6 script for scenario %q: %w", sc.Name, err)
 	}
-	w := &k6Writer{s: sc, opt: opt}
+	if err := checkExecutors(sc); err != nil {
+		return fmt.Errorf("could not write k6 script for scenario %q: %w", sc.Name, err)
+	}
+	w := &k6Writer{s: sc, opt: opt, b: bufio.NewWriterSize(out, 64<<10)}
 	if err := w.write(); err != nil {
-		return nil, fmt.Errorf("could not write k6 script for scenario %q: %w", sc.Name, err)
+		return fmt.Errorf("could not write k6 script for scenario %q: %w", sc.Name, err)
 	}
-	return w.b.Bytes(), nil
+	if err := w.b.Flush(); err != nil {
+		return fmt.Errorf("could not write k6 script: %w", err)
+	}
+	return nil
+}
+
+// checkExecutors reports an executor k6 has no equivalent of.
+func checkExecutors(s *model.Scenario) error {
+	for _, e := range s.Executors {
+		switch e.Type {
+		case model.ExecutorRampingVUs, model.ExecutorConstantVUs, model.ExecutorConstantArrivalRate, model.ExecutorRampingArrivalRate:
+		default:
+			return fmt.Errorf("executor %q: type %q has no k6 equivalent", e.Name, e.Type)
+		}
+	}
+	return nil
 }
 
 type k6Writer struct {
 	s   *model.Scenario
 	opt ScriptOptions
-	b   bytes.Buffer
+	// b buffers the output; its errors stick, and Flush reports them.
+	b *bufio.Writer
 	// execNames are the k6 scenario names of the executors.
 	execNames []string
 	// flowFuncs are the JS function names of the flows.
@@ -60,7 +93,7 @@ type k6Writer struct {
 }
 
 func (w *k6Writer) p(format string, args ...any) {
-	fmt.Fprintf(&w.b, format, args...)
+	fmt.Fprintf(w.b, format, args...)
 	w.b.WriteByte('\n')
 }
 
@@ -358,12 +391,12 @@ func (w *k6Writer) stageTable() {
 // secretFiles writes the files that file() reads: k6 opens files only in
 // its init context, so each is read once there.
 func (w *k6Writer) secretFiles() {
-	doc, err := json.Marshal(w.s)
-	if err != nil {
-		return
-	}
-	var tree any
-	if json.Unmarshal(doc, &tree) != nil {
+	// The scenario is walked as its JSON shape, keys sorted; the flows
+	// one at a time, so that only one flow's tree is held.
+	head := *w.s
+	head.Flows = nil
+	var tree map[string]any
+	if !jsonTree(&head, &tree) {
 		return
 	}
 	seen := map[string]bool{}
@@ -402,7 +435,20 @@ func (w *k6Writer) secretFiles() {
 			}
 		}
 	}
-	walk(tree)
+	for _, k := range slices.Sorted(maps.Keys(tree)) {
+		if k != "flows" {
+			walk(tree[k])
+			continue
+		}
+		for i := range w.s.Flows {
+			var ft any
+			if !jsonTree(&w.s.Flows[i], &ft) {
+				// As the whole scenario would: no files.
+				return
+			}
+			walk(ft)
+		}
+	}
 	if len(paths) == 0 {
 		return
 	}
@@ -413,6 +459,12 @@ func (w *k6Writer) secretFiles() {
 	}
 	w.p("};")
 	w.p("")
+}
+
+// jsonTree decodes the JSON of v into tree, and says whether it could.
+func jsonTree(v, tree any) bool {
+	doc, err := json.Marshal(v)
+	return err == nil && json.Unmarshal(doc, tree) == nil
 }
 
 // authConst writes how the token is sent.

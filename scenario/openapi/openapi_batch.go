@@ -109,25 +109,13 @@ func scanSpans(data []byte) (ds docSpans, ok bool) {
 		switch c := data[i]; c {
 		case ' ', '\t', '\n', '\r', ':':
 		case '"':
-			j, escaped := i+1, false
-			for j < len(data) && data[j] != '"' {
-				if data[j] == '\\' {
-					escaped = true
-					j++
-				}
-				j++
-			}
+			j, escaped := scanJSONString(data, i)
 			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
 				top := &stack[n-1]
 				top.expectKey = false
 				top.valStart = -1
 				if top.level != levelOther {
-					key := ""
-					if end := min(j+1, len(data)); escaped {
-						_ = json.Unmarshal(data[i:end], &key)
-					} else {
-						key = string(data[i+1 : min(j, len(data))])
-					}
+					key := jsonString(data, i, j, escaped)
 					top.key = key
 				}
 			} else {

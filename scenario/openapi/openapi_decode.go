@@ -161,21 +161,9 @@ type subschema struct {
 // decodeSchemaRefShallow writes the reduced text in out, which the library
 // does not keep: one buffer serves every level.
 func decodeSchemaRefShallow(data []byte, out *bytes.Buffer) (*openapi3.SchemaRef, bool) {
-	members, ok := jsonObjectMembers(data)
+	members, ok := plainMembers(data, subschemaKeys)
 	if !ok {
 		return nil, false
-	}
-	seen := make(map[string]bool, len(members))
-	for _, m := range members {
-		if m.key == "$ref" || seen[m.key] {
-			return nil, false
-		}
-		seen[m.key] = true
-		for _, k := range subschemaKeys {
-			if m.key != k && strings.EqualFold(m.key, k) {
-				return nil, false
-			}
-		}
 	}
 	var subs []subschema
 	out.Reset()
@@ -290,11 +278,11 @@ func decodeSchemaRefShallow(data []byte, out *bytes.Buffer) (*openapi3.SchemaRef
 	return ref, true
 }
 
-// reduceObject writes the object data to out with the members named in keys
-// whose values are objects written as {}, and gives those members. ok is
-// false when the object has a $ref, a key twice, or a key that differs from
-// one of keys only in case (the decoder would match it too).
-func reduceObject(data []byte, out *bytes.Buffer, keys []string) (subs []jsonMember, ok bool) {
+// plainMembers gives the members of the object data, or ok false when it
+// has a $ref, a key twice, or a key that differs from one of keys only in
+// case (the library's decoder would match it too): such an object is
+// decoded by the library whole.
+func plainMembers(data []byte, keys []string) ([]jsonMember, bool) {
 	members, ok := jsonObjectMembers(data)
 	if !ok {
 		return nil, false
@@ -310,6 +298,18 @@ func reduceObject(data []byte, out *bytes.Buffer, keys []string) (subs []jsonMem
 				return nil, false
 			}
 		}
+	}
+	return members, true
+}
+
+// reduceObject writes the object data to out with the members named in keys
+// whose values are objects written as {}, and gives those members. ok is
+// false when the object has a $ref, a key twice, or a key that differs from
+// one of keys only in case (the decoder would match it too).
+func reduceObject(data []byte, out *bytes.Buffer, keys []string) (subs []jsonMember, ok bool) {
+	members, ok := plainMembers(data, keys)
+	if !ok {
+		return nil, false
 	}
 	out.Reset()
 	out.WriteByte('{')

@@ -59,24 +59,12 @@ func indexJSON(data []byte) specIndex {
 		case '\n':
 			line++
 		case '"':
-			j, escaped := i+1, false
-			for j < len(data) && data[j] != '"' {
-				if data[j] == '\\' {
-					escaped = true
-					j++
-				}
-				j++
-			}
+			j, escaped := scanJSONString(data, i)
 			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
 				top := &stack[n-1]
 				top.expectKey = false
 				if n <= 3 && (n == 1 || top.ptr != "") {
-					key := ""
-					if end := min(j+1, len(data)); escaped {
-						_ = json.Unmarshal(data[i:end], &key)
-					} else {
-						key = string(data[i+1 : min(j, len(data))])
-					}
+					key := jsonString(data, i, j, escaped)
 					top.key = key
 					if p := top.ptr + "/" + escapePointer(key); indexedPointer(p, n) {
 						ix[p] = specPos{line: line, order: order}
@@ -104,6 +92,31 @@ func indexJSON(data []byte) specIndex {
 		}
 	}
 	return ix
+}
+
+// scanJSONString finds the end of the string that starts at data[i] (a
+// quote): j is the index of its closing quote (len(data) when there is
+// none), escaped whether it holds a backslash escape.
+func scanJSONString(data []byte, i int) (j int, escaped bool) {
+	j = i + 1
+	for j < len(data) && data[j] != '"' {
+		if data[j] == '\\' {
+			escaped = true
+			j++
+		}
+		j++
+	}
+	return j, escaped
+}
+
+// jsonString is the value of the string scanJSONString found from i to j.
+func jsonString(data []byte, i, j int, escaped bool) string {
+	if !escaped {
+		return string(data[i+1 : min(j, len(data))])
+	}
+	s := ""
+	_ = json.Unmarshal(data[i:min(j+1, len(data))], &s)
+	return s
 }
 
 // indexYAML records the same positions from a parsed YAML document.
