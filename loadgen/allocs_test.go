@@ -15,19 +15,10 @@ import (
 // grows with the request rate.
 func TestAPlainHTTPRequestAllocatesNothing(t *testing.T) {
 	sc := getScenario(cannedServer(t), "/", constantVUs(1, time.Second))
-	r, err := NewRunner(Config{Scenario: sc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, e := startedByHand(t, sc)
 	if r.h1 == nil {
 		t.Fatal("the plain-HTTP client is not in use")
 	}
-	r.startMono = time.Now()
-	r.win = newWindows(r.startMono)
-	r.hardCtx, r.hardCancel = context.WithCancel(context.Background())
-	defer r.hardCancel()
-	e := r.execs[0]
-	r.enterStage(e, 0)
 	v := r.newVU(e)
 	ctx := context.Background()
 	// The first requests dial and create the statistics cells.

@@ -199,22 +199,31 @@ func rssBytes(b *testing.B) int64 {
 	return pages * int64(os.Getpagesize())
 }
 
+// startedByHand makes a runner of sc and sets it up as Run would, without
+// starting any VU, so that a test can drive a VU's iterations itself: the
+// first executor is in its first stage.
+func startedByHand(tb testing.TB, sc *model.Scenario) (*Runner, *execRT) {
+	tb.Helper()
+	r, err := NewRunner(Config{Scenario: sc})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.startMono = time.Now()
+	r.win = newWindows(r.startMono)
+	r.hardCtx, r.hardCancel = context.WithCancel(context.Background())
+	tb.Cleanup(r.hardCancel)
+	e := r.execs[0]
+	r.enterStage(e, 0)
+	return r, e
+}
+
 // BenchmarkRequest measures one VU's request path: allocations per request
 // against an in-process server.
 func BenchmarkRequest(b *testing.B) {
 	target := benchServer(b)
 	sc := getScenario(target, "/orders/{{randomInt(1, 1000)}}", constantVUs(1, time.Second))
 	sc.Flows[0].Steps[0].Checks = []model.Check{{Status: []int{200}}}
-	r, err := NewRunner(Config{Scenario: sc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r.startMono = time.Now()
-	r.win = newWindows(r.startMono)
-	r.hardCtx, r.hardCancel = context.WithCancel(context.Background())
-	defer r.hardCancel()
-	e := r.execs[0]
-	r.enterStage(e, 0)
+	r, e := startedByHand(b, sc)
 	v := r.newVU(e)
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -54,19 +54,10 @@ func TestAVUWaitingForAResponseHoldsNoReadBuffer(t *testing.T) {
 	}()
 
 	sc := getScenario("http://"+ln.Addr().String(), "/", constantVUs(n, time.Minute))
-	r, err := NewRunner(Config{Scenario: sc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, e := startedByHand(t, sc)
 	if r.h1 == nil {
 		t.Fatal("the plain-HTTP client is not in use")
 	}
-	r.startMono = time.Now()
-	r.win = newWindows(r.startMono)
-	r.hardCtx, r.hardCancel = context.WithCancel(context.Background())
-	defer r.hardCancel()
-	e := r.execs[0]
-	r.enterStage(e, 0)
 	vus := make([]*vu, n)
 	for i := range vus {
 		vus[i] = r.newVU(e)
