@@ -362,28 +362,8 @@ func decodePathItemShallow(data []byte, out *bytes.Buffer) (*openapi3.PathItem, 
 				return nil, false
 			}
 		}
-		switch m.key {
-		case "connect":
-			item.Connect = op
-		case "delete":
-			item.Delete = op
-		case "get":
-			item.Get = op
-		case "head":
-			item.Head = op
-		case "options":
-			item.Options = op
-		case "patch":
-			item.Patch = op
-		case "post":
-			item.Post = op
-		case "put":
-			item.Put = op
-		case "trace":
-			item.Trace = op
-		case "query":
-			item.Query = op
-		}
+		// m.key is one of operationKeys: SetOperation puts each in its field.
+		item.SetOperation(strings.ToUpper(m.key), op)
 	}
 	return item, true
 }
