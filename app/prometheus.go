@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/headroom-sh/headroom/collector"
+	"github.com/headroom-sh/headroom/internal/outbound"
 	"github.com/headroom-sh/headroom/loadgen"
 	"github.com/headroom-sh/headroom/model"
 )
@@ -91,9 +92,10 @@ func OpenPrometheus(o PrometheusOptions, logger *slog.Logger) (*collector.Promet
 // describe: the given URL (default URL/api/v1/write) with the same headers,
 // credentials and TLS settings as its query API, so that a runner writing
 // into an authenticated or multi-tenant Prometheus (Mimir's X-Scope-OrgID)
-// writes where its analysis reads. A write URL on another origin (scheme,
-// host or port) than the query API's gets none of them: the credentials and
-// tenant headers given for one server are never sent to another.
+// writes where its analysis reads. A write URL on another server than the
+// query API's (outbound.SameServer: another host or port) gets none of
+// them: the credentials and tenant headers given for one server are never
+// sent to another.
 func (o PrometheusOptions) RemoteWrite(url string) (loadgen.RemoteWriteConfig, error) {
 	cfg, err := o.Config(nil)
 	if err != nil {
@@ -101,7 +103,7 @@ func (o PrometheusOptions) RemoteWrite(url string) (loadgen.RemoteWriteConfig, e
 	}
 	if url == "" {
 		url = strings.TrimRight(cfg.URL, "/") + "/api/v1/write"
-	} else if !sameOrigin(url, cfg.URL) {
+	} else if !outbound.SameServer(cfg.URL, url) {
 		return loadgen.RemoteWriteConfig{URL: url}, nil
 	}
 	hc, err := cfg.TLS.Client()
@@ -119,26 +121,6 @@ func (o PrometheusOptions) RemoteWrite(url string) (loadgen.RemoteWriteConfig, e
 		}
 	}
 	return rw, nil
-}
-
-// sameOrigin reports whether two URLs name the same scheme, host and port
-// (an absent port is the scheme's default).
-func sameOrigin(a, b string) bool {
-	ua, errA := url.Parse(strings.TrimSpace(a))
-	ub, errB := url.Parse(strings.TrimSpace(b))
-	if errA != nil || errB != nil {
-		return false
-	}
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if strings.EqualFold(u.Scheme, "https") {
-			return "443"
-		}
-		return "80"
-	}
-	return strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Hostname(), ub.Hostname()) && port(ua) == port(ub)
 }
 
 // TakeURLCredentials moves a user and password written in the URL

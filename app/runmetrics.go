@@ -30,8 +30,8 @@ type MetricsOptions struct {
 	Prometheus PrometheusOptions
 	// RemoteWrite is where the runner pushes its series. With Prometheus,
 	// its URL (default Prometheus/api/v1/write), when on Prometheus's
-	// origin, is that backend's write endpoint and gets Prometheus's
-	// headers, credentials and TLS (on another origin, none of them); its own
+	// server, is that backend's write endpoint and gets Prometheus's
+	// headers, credentials and TLS (on another server, none of them); its own
 	// Headers are added (winning by name), and its own BearerToken or
 	// Authorization header replaces Prometheus's credentials. A URL
 	// without Prometheus pushes there, with its own settings only, as well

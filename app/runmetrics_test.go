@@ -58,8 +58,8 @@ func TestARunsRemoteWriteCarriesThePrometheusOptions(t *testing.T) {
 		{"a header of its own wins by name", loadgen.RemoteWriteConfig{Headers: map[string]string{"x-team": "b"}}, "/prefix/api/v1/write", "t1", "b", "Bearer file-token"},
 		{"a token of its own replaces the credentials", loadgen.RemoteWriteConfig{BearerToken: "own"}, "/prefix/api/v1/write", "t1", "a", "Bearer own"},
 		// The same test server reached by another host name is another
-		// origin: the Prometheus's tenant and token stay with it.
-		{"a write URL on another origin gets none of them", loadgen.RemoteWriteConfig{URL: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/push"}, "/push", "", "", ""},
+		// server: the Prometheus's tenant and token stay with it.
+		{"a write URL on another server gets none of them", loadgen.RemoteWriteConfig{URL: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/push"}, "/push", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()

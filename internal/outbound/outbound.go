@@ -36,6 +36,15 @@ func SameHost(req *http.Request, via []*http.Request) error {
 	return fmt.Errorf("%w: %s redirected to another host, %s", ErrRedirect, hostOf(first), hostOf(req.URL))
 }
 
+// SameServer reports whether the URL to names the server of the URL from,
+// by the rule SameHost follows redirects by: credentials given for from may
+// go to to. A URL that does not parse is no server's.
+func SameServer(from, to string) bool {
+	f, errF := url.Parse(strings.TrimSpace(from))
+	t, errT := url.Parse(strings.TrimSpace(to))
+	return errF == nil && errT == nil && f.Host != "" && sameHost(f, t)
+}
+
 func sameHost(from, to *url.URL) bool {
 	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
 		return false
