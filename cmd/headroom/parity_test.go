@@ -48,38 +48,10 @@ func TestTheCLIAndTheAPIAnalyseARunAlike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.Handler())
-	defer func() {
-		hs.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer scancel()
-		_ = s.Shutdown(sctx)
-	}()
+	hs := serveForTest(t, s)
 	call := func(method, path string, body any, wantStatus int, out any) {
 		t.Helper()
-		var r io.Reader
-		if body != nil {
-			b, err := json.Marshal(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r = bytes.NewReader(b)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, hs.URL+path, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != wantStatus {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, wantStatus)
-		}
+		data := apiCall(ctx, t, hs.URL, token, method, path, body, wantStatus)
 		if raw, ok := out.(*[]byte); ok {
 			*raw = data
 		} else if out != nil {
@@ -288,39 +260,10 @@ func TestTheCLIAndTheAPIReviewAlike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.Handler())
-	defer func() {
-		hs.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer scancel()
-		_ = s.Shutdown(sctx)
-	}()
+	hs := serveForTest(t, s)
 	call := func(t *testing.T, method, path string, body any, wantStatus int) []byte {
 		t.Helper()
-		var r io.Reader
-		if body != nil {
-			b, err := json.Marshal(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r = bytes.NewReader(b)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, hs.URL+path, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != wantStatus {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, wantStatus)
-		}
-		return data
+		return apiCall(ctx, t, hs.URL, token, method, path, body, wantStatus)
 	}
 
 	for _, tc := range []struct {
@@ -412,4 +355,49 @@ func gaugeLines(text, service string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// serveForTest serves s's API on a test server, closed and shut down when
+// the test ends.
+func serveForTest(t *testing.T, s *server.Server) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer scancel()
+		_ = s.Shutdown(sctx)
+	})
+	return hs
+}
+
+// apiCall sends body as JSON (none when nil) to base+path with the bearer
+// token, fails the test unless the answer has wantStatus, and gives the
+// answer's body.
+func apiCall(ctx context.Context, t *testing.T, base, token, method, path string, body any, wantStatus int) []byte {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, wantStatus)
+	}
+	return data
 }
