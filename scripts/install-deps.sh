@@ -8,7 +8,9 @@
 # scripts are told not to (policy-rc.d), and scripts/testenv.sh starts what
 # the tests need as plain processes. Runs as root (CI) or through sudo.
 #
-# Usage: scripts/install-deps.sh
+# Usage: scripts/install-deps.sh [--profilers]
+#   --profilers  also perf (linux-perf) and strace, which bench/README.md's
+#                "Where the runner's CPU goes" uses; no test needs them
 set -euo pipefail
 
 LOG_PREFIX=install-deps
@@ -32,6 +34,11 @@ PACKAGES=(
 	curl
 	jq
 )
+case "${1:-}" in
+"") ;;
+--profilers) PACKAGES+=(linux-perf strace) ;;
+*) die "unknown argument \"$1\": expected --profilers or nothing" ;;
+esac
 
 # missing_packages prints the packages of PACKAGES that are not installed.
 missing_packages() {
